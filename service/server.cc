@@ -1,0 +1,75 @@
+#include "service/server.h"
+
+#include <unistd.h>
+
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "hsm/log.h"
+#include "hsm/status_macros.h"
+#include "service/listen_address.h"
+
+namespace idsign::service {
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(
+    const ServerConfig& config, keys::KeyStore* store) {
+  ASSIGN_OR_RETURN(ListenAddress address, ParseListenAddress(config.listen));
+  RETURN_IF_ERROR(CheckPlaintextAllowed(address));
+  if (address.is_unix) {
+    // A stale socket from a previous run would make the bind fail.
+    ::unlink(address.unix_path.c_str());
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  std::unique_ptr<Server> server(new Server());
+  server->service_ = std::make_unique<SignerService>(store, config.limits);
+  grpc::ServerBuilder builder;
+  const size_t max_request = MaxRequestBytes(config.limits);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(
+      std::min<size_t>(max_request, std::numeric_limits<int>::max())));
+  builder.AddListeningPort(address.grpc_uri,
+                           grpc::InsecureServerCredentials(),
+                           address.is_unix ? nullptr : &server->port_);
+  builder.RegisterService(server->service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || (!address.is_unix && server->port_ == 0)) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", config.listen,
+        ": the address is in use or not available on this host"));
+  }
+  server->address_ =
+      address.is_unix ? address.grpc_uri
+                      : absl::StrCat(config.listen.substr(
+                                         0, config.listen.rfind(':')),
+                                     ":", server->port_);
+  server->SetServing(false);
+  log::Info("listening", absl::StrCat("address=", server->address_,
+                                      " max_request_bytes=", max_request));
+  return server;
+}
+
+Server::~Server() { Shutdown(absl::ZeroDuration()); }
+
+void Server::SetServing(bool serving) {
+  grpc::HealthCheckServiceInterface* health =
+      server_->GetHealthCheckService();
+  if (health == nullptr) return;
+  health->SetServingStatus(serving);
+  health->SetServingStatus(v1::Signer::service_full_name(), serving);
+}
+
+void Server::Shutdown(absl::Duration grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  SetServing(false);
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  server_->Wait();
+}
+
+}  // namespace idsign::service
