@@ -6,9 +6,8 @@
 #include <string>
 #include <thread>
 
-#include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
+#include <CLI/CLI.hpp>
+
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "hsm/log.h"
@@ -18,53 +17,44 @@
 #include "service/keys/hsm_key_store.h"
 #include "service/server.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
-          "Address to serve on: host:port or unix:/path. Plaintext is only "
-          "allowed on loopback or a unix socket.");
-ABSL_FLAG(std::string, pkcs11_module, IDSIGN_DEFAULT_PKCS11_MODULE,
-          "PKCS#11 module (.so) of the HSM.");
-ABSL_FLAG(std::string, token, "",
-          "Token label, or a pkcs11: URI (RFC 7512) naming the token.");
-ABSL_FLAG(std::string, pin_file, "",
-          "File holding the token user PIN (one trailing newline ignored).");
-ABSL_FLAG(uint32_t, max_identifier_bytes, 1024,
-          "Longest user_id or email accepted, in bytes.");
-ABSL_FLAG(uint32_t, max_batch, 1000, "Most identities in one BatchSign.");
-ABSL_FLAG(uint32_t, sessions, 4,
-          "Most PKCS#11 sessions used at once for signing.");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(4),
-          "How long in-flight calls may finish after SIGTERM or SIGINT.");
-ABSL_FLAG(absl::Duration, health_interval, absl::Seconds(5),
-          "How often the token login is checked.");
-ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
-
 namespace idsign {
 namespace {
+
+struct Flags {
+  std::string listen = "127.0.0.1:50051";
+  std::string module = IDSIGN_DEFAULT_PKCS11_MODULE;
+  std::string token;
+  std::string pin_file;
+  uint32_t max_identifier_bytes = 1024;
+  uint32_t max_batch = 1000;
+  uint32_t sessions = 4;
+  std::string shutdown_grace = "4s";
+  std::string health_interval = "5s";
+  std::string log_level = "info";
+};
 
 int Fail(const absl::Status& status) {
   std::cerr << "idsignd: " << status.message() << "\n";
   return 2;
 }
 
-int Run() {
+int Run(const Flags& flags) {
   log::Level level;
-  if (!log::ParseLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+  if (!log::ParseLevel(flags.log_level, &level)) {
     return Fail(absl::InvalidArgumentError(
         "--log-level must be debug, info, warning or error"));
   }
   log::SetMinLevel(level);
-  if (absl::GetFlag(FLAGS_token).empty()) {
+  absl::Duration shutdown_grace, health_interval;
+  if (!absl::ParseDuration(flags.shutdown_grace, &shutdown_grace) ||
+      shutdown_grace < absl::ZeroDuration()) {
     return Fail(absl::InvalidArgumentError(
-        "--token is required (a token label or a pkcs11: URI)"));
+        "--shutdown-grace must be a duration such as 4s"));
   }
-  if (absl::GetFlag(FLAGS_pin_file).empty()) {
-    return Fail(absl::InvalidArgumentError("--pin-file is required"));
-  }
-  if (absl::GetFlag(FLAGS_max_identifier_bytes) == 0 ||
-      absl::GetFlag(FLAGS_max_batch) == 0 ||
-      absl::GetFlag(FLAGS_sessions) == 0) {
+  if (!absl::ParseDuration(flags.health_interval, &health_interval) ||
+      health_interval <= absl::ZeroDuration()) {
     return Fail(absl::InvalidArgumentError(
-        "--max-identifier-bytes, --max-batch and --sessions must be > 0"));
+        "--health-interval must be a positive duration such as 5s"));
   }
 
   // Block the stop signals in every thread; this one waits for them below.
@@ -75,24 +65,24 @@ int Run() {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   absl::StatusOr<hsm::SecretBytes> pin =
-      hsm::ReadSecretFile(absl::GetFlag(FLAGS_pin_file), "PIN file");
+      hsm::ReadSecretFile(flags.pin_file, "PIN file");
   if (!pin.ok()) return Fail(pin.status());
-  auto module = hsm::Module::Load(absl::GetFlag(FLAGS_pkcs11_module));
+  auto module = hsm::Module::Load(flags.module);
   if (!module.ok()) return Fail(module.status());
   hsm::TokenOptions options;
-  options.pool_size = absl::GetFlag(FLAGS_sessions);
+  options.pool_size = flags.sessions;
   auto token =
-      hsm::Token::Open(*module, absl::GetFlag(FLAGS_token), *pin, options);
+      hsm::Token::Open(*module, flags.token, *pin, options);
   pin->Clear();
   if (!token.ok()) return Fail(token.status());
   auto store = keys::HsmKeyStore::Create(token->get());
   if (!store.ok()) return Fail(store.status());
 
   service::ServerConfig config;
-  config.listen = absl::GetFlag(FLAGS_listen);
+  config.listen = flags.listen;
   config.limits.max_identifier_bytes =
-      absl::GetFlag(FLAGS_max_identifier_bytes);
-  config.limits.max_batch = absl::GetFlag(FLAGS_max_batch);
+      flags.max_identifier_bytes;
+  config.limits.max_batch = flags.max_batch;
   auto server = service::Server::Start(config, store->get());
   if (!server.ok()) return Fail(server.status());
 
@@ -120,7 +110,7 @@ int Run() {
   std::thread health([&] {
     bool last = serving;
     while (!stopping.WaitForNotificationWithTimeout(
-        absl::GetFlag(FLAGS_health_interval))) {
+        health_interval)) {
       bool now = update_health();
       if (now != last) {
         log::Info("health_changed", now ? "status=SERVING"
@@ -135,7 +125,7 @@ int Run() {
   log::Info("stopping", absl::StrCat("signal=", strsignal(signal_number)));
   stopping.Notify();
   health.join();
-  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  (*server)->Shutdown(shutdown_grace);
   server->reset();
   store->reset();
   token->reset();
@@ -147,17 +137,52 @@ int Run() {
 }  // namespace idsign
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "idsign signing server: computes HMAC-SHA256 user_hash values with "
-      "keys held in a PKCS#11 token.\n\n"
-      "Usage: idsignd --token=LABEL|pkcs11:URI --pin-file=FILE "
-      "[--listen=127.0.0.1:50051] [--pkcs11-module=SO] [flags]\n\n"
-      "Stops cleanly on SIGTERM or SIGINT. See README.md for details.");
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  if (positional.size() > 1) {
-    std::cerr << "idsignd: unexpected argument \"" << positional[1]
-              << "\"; see idsignd --help\n";
-    return 2;
+  idsign::Flags flags;
+  CLI::App app{
+      "idsignd: the idsign signing server. Computes HMAC-SHA256 user_hash "
+      "values with keys held in a PKCS#11 token, over gRPC "
+      "(idsign.v1.Signer, grpc.health.v1, server reflection). Stops "
+      "cleanly on SIGTERM or SIGINT.",
+      "idsignd"};
+  app.add_option("--listen", flags.listen,
+                 "host:port or unix:/path; plaintext only on loopback or a "
+                 "unix socket")
+      ->capture_default_str();
+  app.add_option("--pkcs11-module", flags.module,
+                 "PKCS#11 module (.so) of the HSM")
+      ->capture_default_str();
+  app.add_option("--token", flags.token,
+                 "token label, or a pkcs11: URI (RFC 7512) naming it")
+      ->required();
+  app.add_option("--pin-file", flags.pin_file,
+                 "file holding the token user PIN (one trailing newline "
+                 "ignored)")
+      ->required();
+  app.add_option("--max-identifier-bytes", flags.max_identifier_bytes,
+                 "longest user_id or email accepted, in bytes")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-batch", flags.max_batch,
+                 "most identities in one BatchSign")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--sessions", flags.sessions,
+                 "most PKCS#11 sessions used at once for signing")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--shutdown-grace", flags.shutdown_grace,
+                 "how long in-flight calls may finish after SIGTERM/SIGINT")
+      ->capture_default_str();
+  app.add_option("--health-interval", flags.health_interval,
+                 "how often the token login is checked")
+      ->capture_default_str();
+  app.add_option("--log-level", flags.log_level,
+                 "debug, info, warning or error")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
   }
-  return idsign::Run();
+  return idsign::Run(flags);
 }

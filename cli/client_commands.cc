@@ -1,0 +1,189 @@
+// idsign sign | verify | batch-sign: clients of a running idsignd.
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "cli/common.h"
+#include "google/protobuf/util/json_util.h"
+#include "idsign/v1/signer.grpc.pb.h"
+
+namespace idsign::cli {
+namespace {
+
+struct IdentityFlags {
+  ServerFlags server;
+  std::string key;
+  std::string user_id;
+  std::string email;
+  std::string user_hash;
+};
+
+void AddIdentityFlags(CLI::App* command, IdentityFlags* flags) {
+  AddServerFlags(command, &flags->server);
+  command->add_option("--key", flags->key, "logical key name")->required();
+  CLI::Option* user_id = command->add_option(
+      "--user-id", flags->user_id, "the user's id (exact bytes are signed)");
+  CLI::Option* email = command->add_option(
+      "--email", flags->email, "the user's e-mail, when there is no user id");
+  user_id->excludes(email);
+}
+
+// Fills the identity; a usage error message if neither field was given.
+std::string FillIdentity(const IdentityFlags& flags, v1::Identity* identity) {
+  identity->set_user_id(flags.user_id);
+  identity->set_email(flags.email);
+  if (flags.user_id.empty() && flags.email.empty()) {
+    return "give --user-id or --email (a non-empty value)";
+  }
+  return "";
+}
+
+int Sign(const IdentityFlags& flags) {
+  v1::SignRequest request;
+  request.set_key(flags.key);
+  std::string problem = FillIdentity(flags, request.mutable_identity());
+  if (!problem.empty()) return UsageError(problem);
+  absl::StatusOr<absl::Time> deadline = Deadline(flags.server);
+  if (!deadline.ok()) return ReportError(deadline.status());
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(*deadline));
+  v1::SignResponse response;
+  grpc::Status status =
+      v1::Signer::NewStub(Connect(flags.server))->Sign(&context, request,
+                                                       &response);
+  if (!status.ok()) return ReportRpcError(status);
+  std::cout << response.user_hash() << "\n";
+  return kExitOk;
+}
+
+int Verify(const IdentityFlags& flags) {
+  v1::VerifyRequest request;
+  request.set_key(flags.key);
+  request.set_user_hash(flags.user_hash);
+  std::string problem = FillIdentity(flags, request.mutable_identity());
+  if (!problem.empty()) return UsageError(problem);
+  absl::StatusOr<absl::Time> deadline = Deadline(flags.server);
+  if (!deadline.ok()) return ReportError(deadline.status());
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(*deadline));
+  v1::VerifyResponse response;
+  grpc::Status status =
+      v1::Signer::NewStub(Connect(flags.server))->Verify(&context, request,
+                                                         &response);
+  if (!status.ok()) return ReportRpcError(status);
+  if (!response.valid()) {
+    std::cout << "invalid\n";
+    return kExitInvalid;
+  }
+  std::cout << "valid (key version " << response.key_version() << ")\n";
+  return kExitOk;
+}
+
+struct BatchFlags {
+  ServerFlags server;
+  std::string key;
+  uint32_t chunk = 1000;
+};
+
+int BatchSign(const BatchFlags& flags) {
+  if (flags.chunk == 0) return UsageError("--chunk must be at least 1");
+  // Read and check all input first: a bad line signs nothing.
+  std::vector<v1::Identity> identities;
+  std::string line;
+  size_t line_number = 0;
+  while (std::getline(std::cin, line)) {
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    v1::Identity identity;
+    auto parsed = google::protobuf::util::JsonStringToMessage(line, &identity);
+    if (!parsed.ok()) {
+      return UsageError(absl::StrCat(
+          "stdin line ", line_number,
+          ": expected a JSON object such as {\"user_id\":\"42\"} or "
+          "{\"email\":\"a@example.com\"}: ",
+          parsed.message().as_string()));
+    }
+    identities.push_back(std::move(identity));
+  }
+
+  auto stub = v1::Signer::NewStub(Connect(flags.server));
+  std::vector<v1::BatchSignResult> results;
+  results.reserve(identities.size());
+  for (size_t start = 0; start < identities.size(); start += flags.chunk) {
+    v1::BatchSignRequest request;
+    request.set_key(flags.key);
+    const size_t end = std::min<size_t>(identities.size(), start + flags.chunk);
+    for (size_t i = start; i < end; ++i) {
+      *request.add_identities() = identities[i];
+    }
+    absl::StatusOr<absl::Time> deadline = Deadline(flags.server);
+    if (!deadline.ok()) return ReportError(deadline.status());
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(*deadline));
+    v1::BatchSignResponse response;
+    grpc::Status status = stub->BatchSign(&context, request, &response);
+    if (!status.ok()) {
+      std::cerr << "idsign: nothing printed; the batch starting at identity "
+                << start + 1 << " failed\n";
+      return ReportRpcError(status);
+    }
+    for (auto& result : *response.mutable_results()) {
+      results.push_back(std::move(result));
+    }
+  }
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  for (const v1::BatchSignResult& result : results) {
+    std::string json;
+    (void)google::protobuf::util::MessageToJsonString(result, &json, options);
+    std::cout << json << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddClientCommands(CLI::App* app, Action* action) {
+  auto sign_flags = std::make_shared<IdentityFlags>();
+  CLI::App* sign = app->add_subcommand(
+      "sign",
+      "Print the user_hash of one identity: the HMAC-SHA256 of the user id "
+      "(or, without one, the e-mail) as 64 lowercase hex digits.");
+  AddIdentityFlags(sign, sign_flags.get());
+  sign->callback([=] { *action = [=] { return Sign(*sign_flags); }; });
+
+  auto verify_flags = std::make_shared<IdentityFlags>();
+  CLI::App* verify = app->add_subcommand(
+      "verify",
+      "Check a user_hash inside the HSM. Exits 0 and prints \"valid\" if it "
+      "matches a version of the key, exits 1 and prints \"invalid\" if not, "
+      "2 or 3 on errors.");
+  AddIdentityFlags(verify, verify_flags.get());
+  verify
+      ->add_option("--user-hash", verify_flags->user_hash,
+                   "the hash to check: 64 hex digits, either case")
+      ->required();
+  verify->callback([=] { *action = [=] { return Verify(*verify_flags); }; });
+
+  auto batch_flags = std::make_shared<BatchFlags>();
+  CLI::App* batch = app->add_subcommand(
+      "batch-sign",
+      "Sign identities read from stdin. Input: one JSON object per line, "
+      "{\"user_id\":\"...\"} or {\"email\":\"...\"} (with both, user_id is "
+      "signed); blank lines are skipped. Output: one JSON line per identity, "
+      "in order: {\"response\":{\"user_hash\":...}} or "
+      "{\"error\":{\"code\":3,\"message\":...}}. All input is checked before "
+      "anything is sent, and nothing is printed if a call fails.");
+  AddServerFlags(batch, &batch_flags->server);
+  batch->add_option("--key", batch_flags->key, "logical key name")->required();
+  batch
+      ->add_option("--chunk", batch_flags->chunk,
+                   "identities per BatchSign call; keep it within the "
+                   "server's --max-batch")
+      ->capture_default_str();
+  batch->callback([=] { *action = [=] { return BatchSign(*batch_flags); }; });
+}
+
+}  // namespace idsign::cli

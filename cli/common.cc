@@ -1,0 +1,120 @@
+#include "cli/common.h"
+
+#include <iostream>
+
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "hsm/log.h"
+#include "hsm/secret.h"
+#include "hsm/status_macros.h"
+
+namespace idsign::cli {
+
+void AddTokenFlags(CLI::App* command, TokenFlags* flags) {
+  command->add_option("--pkcs11-module", flags->module,
+                      "PKCS#11 module (.so) of the HSM")
+      ->capture_default_str();
+  command
+      ->add_option("--token", flags->token,
+                   "token label, or a pkcs11: URI (RFC 7512) naming it")
+      ->required();
+  command
+      ->add_option("--pin-file", flags->pin_file,
+                   "file holding the token user PIN (one trailing newline "
+                   "ignored)")
+      ->required();
+}
+
+absl::StatusOr<TokenAccess> OpenToken(const TokenFlags& flags,
+                                      bool read_write) {
+  ASSIGN_OR_RETURN(hsm::SecretBytes pin,
+                   hsm::ReadSecretFile(flags.pin_file, "PIN file"));
+  TokenAccess access;
+  ASSIGN_OR_RETURN(access.module, hsm::Module::Load(flags.module));
+  hsm::TokenOptions options;
+  options.read_write = read_write;
+  options.pool_size = 1;
+  ASSIGN_OR_RETURN(access.token, hsm::Token::Open(access.module, flags.token,
+                                                  pin, options));
+  return access;
+}
+
+void AddServerFlags(CLI::App* command, ServerFlags* flags) {
+  command->add_option("--server", flags->server,
+                      "idsignd address: host:port or unix:/path")
+      ->capture_default_str();
+  command->add_option("--timeout", flags->timeout,
+                      "deadline of each call, e.g. 500ms, 10s")
+      ->capture_default_str();
+}
+
+std::shared_ptr<grpc::Channel> Connect(const ServerFlags& flags) {
+  return grpc::CreateChannel(flags.server, grpc::InsecureChannelCredentials());
+}
+
+absl::StatusOr<absl::Time> Deadline(const ServerFlags& flags) {
+  absl::Duration timeout;
+  if (!absl::ParseDuration(flags.timeout, &timeout) ||
+      timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--timeout must be a positive duration such as 500ms or 10s");
+  }
+  return absl::Now() + timeout;
+}
+
+int ReportError(const absl::Status& status) {
+  std::cerr << "idsign: " << status.message() << "\n";
+  return status.code() == absl::StatusCode::kInvalidArgument ? kExitUsage
+                                                             : kExitFailed;
+}
+
+int ReportRpcError(const grpc::Status& status) {
+  static const char* const kNames[] = {
+      "OK",        "CANCELLED",          "UNKNOWN",
+      "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+      "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+      "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE",
+      "DATA_LOSS", "UNAUTHENTICATED"};
+  const int code = status.error_code();
+  std::cerr << "idsign: " << (code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN")
+            << ": " << status.error_message() << "\n";
+  return code == grpc::StatusCode::INVALID_ARGUMENT ? kExitUsage : kExitFailed;
+}
+
+int UsageError(absl::string_view message) {
+  std::cerr << "idsign: " << message << "\n";
+  return kExitUsage;
+}
+
+int RunIdsign(int argc, char** argv) {
+  CLI::App app{
+      "idsign: administer HSM-held signing keys and call idsignd.\n"
+      "Exit codes: 0 ok, 1 verify found the hash invalid, 2 bad usage or "
+      "input, 3 the server or token failed.",
+      "idsign"};
+  app.require_subcommand(1);
+  // Options of a parent command may also follow the subcommand.
+  app.fallthrough();
+  std::string log_level = "warning";
+  app.add_option("--log-level", log_level,
+                 "debug, info, warning or error (log lines go to stderr)")
+      ->capture_default_str();
+  Action action;
+  AddKeyCommands(&app, &action);
+  AddClientCommands(&app, &action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  log::Level level;
+  if (!log::ParseLevel(log_level, &level)) {
+    return UsageError("--log-level must be debug, info, warning or error");
+  }
+  log::SetMinLevel(level);
+  return action ? action() : UsageError("no command given; see idsign --help");
+}
+
+}  // namespace idsign::cli
