@@ -49,9 +49,8 @@ int Sign(const IdentityFlags& flags) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(*deadline));
   v1::SignResponse response;
-  grpc::Status status =
-      v1::Signer::NewStub(Connect(flags.server))->Sign(&context, request,
-                                                       &response);
+  grpc::Status status = v1::Signer::NewStub(Connect(flags.server))
+                            ->Sign(&context, request, &response);
   if (!status.ok()) return ReportRpcError(status);
   std::cout << response.user_hash() << "\n";
   return kExitOk;
@@ -68,9 +67,8 @@ int Verify(const IdentityFlags& flags) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(*deadline));
   v1::VerifyResponse response;
-  grpc::Status status =
-      v1::Signer::NewStub(Connect(flags.server))->Verify(&context, request,
-                                                         &response);
+  grpc::Status status = v1::Signer::NewStub(Connect(flags.server))
+                            ->Verify(&context, request, &response);
   if (!status.ok()) return ReportRpcError(status);
   if (!response.valid()) {
     std::cout << "invalid\n";

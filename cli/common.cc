@@ -11,8 +11,9 @@
 namespace idsign::cli {
 
 void AddTokenFlags(CLI::App* command, TokenFlags* flags) {
-  command->add_option("--pkcs11-module", flags->module,
-                      "PKCS#11 module (.so) of the HSM")
+  command
+      ->add_option("--pkcs11-module", flags->module,
+                   "PKCS#11 module (.so) of the HSM")
       ->capture_default_str();
   command
       ->add_option("--token", flags->token,
@@ -34,17 +35,19 @@ absl::StatusOr<TokenAccess> OpenToken(const TokenFlags& flags,
   hsm::TokenOptions options;
   options.read_write = read_write;
   options.pool_size = 1;
-  ASSIGN_OR_RETURN(access.token, hsm::Token::Open(access.module, flags.token,
-                                                  pin, options));
+  ASSIGN_OR_RETURN(access.token,
+                   hsm::Token::Open(access.module, flags.token, pin, options));
   return access;
 }
 
 void AddServerFlags(CLI::App* command, ServerFlags* flags) {
-  command->add_option("--server", flags->server,
-                      "idsignd address: host:port or unix:/path")
+  command
+      ->add_option("--server", flags->server,
+                   "idsignd address: host:port or unix:/path")
       ->capture_default_str();
-  command->add_option("--timeout", flags->timeout,
-                      "deadline of each call, e.g. 500ms, 10s")
+  command
+      ->add_option("--timeout", flags->timeout,
+                   "deadline of each call, e.g. 500ms, 10s")
       ->capture_default_str();
 }
 
@@ -69,16 +72,27 @@ int ReportError(const absl::Status& status) {
 }
 
 int ReportRpcError(const grpc::Status& status) {
-  static const char* const kNames[] = {
-      "OK",        "CANCELLED",          "UNKNOWN",
-      "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE",
-      "DATA_LOSS", "UNAUTHENTICATED"};
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
   const int code = status.error_code();
-  std::cerr << "idsign: " << (code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN")
-            << ": " << status.error_message() << "\n";
+  std::cerr << "idsign: "
+            << (code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN") << ": "
+            << status.error_message() << "\n";
   return code == grpc::StatusCode::INVALID_ARGUMENT ? kExitUsage : kExitFailed;
 }
 

@@ -43,8 +43,7 @@ struct TokenAccess {
 
 // Reads the PIN file, loads the module and logs in. The PIN is wiped as soon
 // as the login is done.
-absl::StatusOr<TokenAccess> OpenToken(const TokenFlags& flags,
-                                      bool read_write);
+absl::StatusOr<TokenAccess> OpenToken(const TokenFlags& flags, bool read_write);
 
 struct ServerFlags {
   std::string server = "127.0.0.1:50051";

@@ -89,9 +89,8 @@ int List(const TokenFlags& flags) {
   auto catalog = keys::ReadCatalog(*access->token);
   if (!catalog.ok()) return ReportError(catalog.status());
   std::cout << absl::StrFormat("%-32s %7s %7s %-9s %5s %-6s %-16s %s\n", "NAME",
-                               "VERSION", "PRIMARY", "ORIGIN", "BYTES",
-                               "CHECK", "OBJECT-ID",
-                               "SENSITIVE/EXTRACTABLE/MODIFIABLE");
+                               "VERSION", "PRIMARY", "ORIGIN", "BYTES", "CHECK",
+                               "OBJECT-ID", "SENSITIVE/EXTRACTABLE/MODIFIABLE");
   for (const auto& [name, key] : catalog->keys) {
     for (const keys::KeyVersionEntry& version : key.versions) {
       const hsm::SecretKeyInfo& o = version.object;
@@ -101,9 +100,9 @@ int List(const TokenFlags& flags) {
       std::string bytes =
           o.value_len.has_value() ? absl::StrCat(*o.value_len) : "?";
       std::cout << absl::StrFormat(
-          "%-32s %7d %7s %-9s %5s %-6s %-16s %s/%s/%s\n", name,
-          version.version, version.version == key.primary_version ? "*" : "",
-          origin, bytes, Hex(o.check_value), Hex(o.id), YesNo(o.sensitive),
+          "%-32s %7d %7s %-9s %5s %-6s %-16s %s/%s/%s\n", name, version.version,
+          version.version == key.primary_version ? "*" : "", origin, bytes,
+          Hex(o.check_value), Hex(o.id), YesNo(o.sensitive),
           YesNo(o.extractable), YesNo(o.modifiable));
     }
   }
@@ -138,36 +137,42 @@ void AddKeyCommands(CLI::App* app, Action* action) {
       "An existing name is never overwritten. Prints the check value and "
       "the openssl command that reproduces it.");
   AddTokenFlags(import, &import_flags->token);
-  import->add_option("--name", import_flags->name,
-                     "logical key name, e.g. intercom/web/prod")
+  import
+      ->add_option("--name", import_flags->name,
+                   "logical key name, e.g. intercom/web/prod")
       ->required();
-  import->add_option("--secret-file", import_flags->secret_file,
-                     "file holding the vendor secret")
+  import
+      ->add_option("--secret-file", import_flags->secret_file,
+                   "file holding the vendor secret")
       ->required();
-  import->callback([=] { *action = [=] { return Import(*import_flags); }; });
+  import->callback([=] { *action = [=] { return Import(*import_flags);
+};
+}  // namespace idsign::cli
+);
 
-  auto generate_flags = std::make_shared<GenerateFlags>();
-  CLI::App* generate = key->add_subcommand(
-      "generate",
-      "Generate a random key inside the token (CKM_GENERIC_SECRET_KEY_GEN) "
-      "as version 1 of a new key. Its value never leaves the token. For "
-      "schemes of your own; vendor secrets must be imported.");
-  AddTokenFlags(generate, &generate_flags->token);
-  generate->add_option("--name", generate_flags->name, "logical key name")
-      ->required();
-  generate->add_option("--bytes", generate_flags->bytes, "key length in bytes")
-      ->capture_default_str();
-  generate->callback(
-      [=] { *action = [=] { return Generate(*generate_flags); }; });
+auto generate_flags = std::make_shared<GenerateFlags>();
+CLI::App* generate = key->add_subcommand(
+    "generate",
+    "Generate a random key inside the token (CKM_GENERIC_SECRET_KEY_GEN) "
+    "as version 1 of a new key. Its value never leaves the token. For "
+    "schemes of your own; vendor secrets must be imported.");
+AddTokenFlags(generate, &generate_flags->token);
+generate->add_option("--name", generate_flags->name, "logical key name")
+    ->required();
+generate->add_option("--bytes", generate_flags->bytes, "key length in bytes")
+    ->capture_default_str();
+generate->callback([=] {
+  *action = [=] { return Generate(*generate_flags); };
+});
 
-  auto list_flags = std::make_shared<TokenFlags>();
-  CLI::App* list = key->add_subcommand(
-      "list",
-      "List the keys on the token: one line per version with origin "
-      "(imported or generated in the token), stored size, check value, "
-      "object id and protection attributes.");
-  AddTokenFlags(list, list_flags.get());
-  list->callback([=] { *action = [=] { return List(*list_flags); }; });
+auto list_flags = std::make_shared<TokenFlags>();
+CLI::App* list = key->add_subcommand(
+    "list",
+    "List the keys on the token: one line per version with origin "
+    "(imported or generated in the token), stored size, check value, "
+    "object id and protection attributes.");
+AddTokenFlags(list, list_flags.get());
+list->callback([=] { *action = [=] { return List(*list_flags); }; });
 }
 
 }  // namespace idsign::cli

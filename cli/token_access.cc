@@ -18,9 +18,9 @@ absl::StatusOr<TokenAccess> OpenTokenFromFlags(bool read_write) {
   if (absl::GetFlag(FLAGS_pin_file).empty()) {
     return absl::InvalidArgumentError("--pin-file is required");
   }
-  ASSIGN_OR_RETURN(hsm::SecretBytes pin,
-                   hsm::ReadSecretFile(absl::GetFlag(FLAGS_pin_file),
-                                       "PIN file"));
+  ASSIGN_OR_RETURN(
+      hsm::SecretBytes pin,
+      hsm::ReadSecretFile(absl::GetFlag(FLAGS_pin_file), "PIN file"));
   TokenAccess access;
   ASSIGN_OR_RETURN(access.module,
                    hsm::Module::Load(absl::GetFlag(FLAGS_pkcs11_module)));

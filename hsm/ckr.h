@@ -3,16 +3,17 @@
 // Every Cryptoki call in hsm/ ends in CkStatus, so each failure carries the
 // function and the CKR_ constant's name, e.g. "C_Sign: CKR_DEVICE_REMOVED".
 // The status code follows DESIGN.md's table: device and session failures are
-// UNAVAILABLE, missing objects NOT_FOUND, refusals PERMISSION_DENIED, and so on.
+// UNAVAILABLE, missing objects NOT_FOUND, refusals PERMISSION_DENIED, and so
+// on.
 //
 // Thread safety: stateless. Ownership: none.
 #ifndef IDSIGN_HSM_CKR_H_
 #define IDSIGN_HSM_CKR_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "hsm/pkcs11.h"
 
 namespace idsign::hsm {

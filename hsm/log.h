@@ -10,6 +10,7 @@
 #define IDSIGN_HSM_LOG_H_
 
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace idsign::log {

@@ -12,8 +12,7 @@ CK_BYTE* Bytes(absl::string_view data) {
 
 }  // namespace
 
-absl::StatusOr<HmacSha256Mac> HmacSha256(Session& session,
-                                         CK_OBJECT_HANDLE key,
+absl::StatusOr<HmacSha256Mac> HmacSha256(Session& session, CK_OBJECT_HANDLE key,
                                          absl::string_view data) {
   CK_MECHANISM mechanism{CKM_SHA256_HMAC, nullptr, 0};
   RETURN_IF_ERROR(session.Check(
@@ -22,8 +21,8 @@ absl::StatusOr<HmacSha256Mac> HmacSha256(Session& session,
   HmacSha256Mac mac{};
   CK_ULONG mac_len = mac.size();
   RETURN_IF_ERROR(session.Check(
-      "C_Sign", session.fn()->C_Sign(session.handle(), Bytes(data),
-                                     data.size(), mac.data(), &mac_len)));
+      "C_Sign", session.fn()->C_Sign(session.handle(), Bytes(data), data.size(),
+                                     mac.data(), &mac_len)));
   if (mac_len != kHmacSha256Size) {
     return absl::InternalError(absl::StrCat(
         "C_Sign returned ", mac_len, " bytes for CKM_SHA256_HMAC, not 32"));
@@ -38,9 +37,9 @@ absl::StatusOr<bool> VerifyHmacSha256(Session& session, CK_OBJECT_HANDLE key,
   RETURN_IF_ERROR(session.Check(
       "C_VerifyInit",
       session.fn()->C_VerifyInit(session.handle(), &mechanism, key)));
-  CK_RV rv = session.fn()->C_Verify(
-      session.handle(), Bytes(data), data.size(),
-      const_cast<CK_BYTE*>(mac.data()), mac.size());
+  CK_RV rv =
+      session.fn()->C_Verify(session.handle(), Bytes(data), data.size(),
+                             const_cast<CK_BYTE*>(mac.data()), mac.size());
   if (rv == CKR_SIGNATURE_INVALID || rv == CKR_SIGNATURE_LEN_RANGE) {
     return false;
   }

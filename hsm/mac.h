@@ -9,9 +9,9 @@
 #include <array>
 #include <cstdint>
 #include <span>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "hsm/pkcs11.h"
 #include "hsm/session_pool.h"
 
@@ -22,8 +22,7 @@ using HmacSha256Mac = std::array<uint8_t, kHmacSha256Size>;
 
 // C_SignInit + C_Sign. Fails with INTERNAL if the token returns anything but
 // 32 bytes, so a wrong-length MAC never leaves this layer.
-absl::StatusOr<HmacSha256Mac> HmacSha256(Session& session,
-                                         CK_OBJECT_HANDLE key,
+absl::StatusOr<HmacSha256Mac> HmacSha256(Session& session, CK_OBJECT_HANDLE key,
                                          absl::string_view data);
 
 // C_VerifyInit + C_Verify. True for CKR_OK, false for CKR_SIGNATURE_INVALID

@@ -77,8 +77,8 @@ absl::StatusOr<TokenDescription> Module::Describe(CK_SLOT_ID slot) const {
   d.manufacturer = TrimPadded(info.manufacturerID, sizeof(info.manufacturerID));
   d.model = TrimPadded(info.model, sizeof(info.model));
   d.serial = TrimPadded(info.serialNumber, sizeof(info.serialNumber));
-  d.firmware = absl::StrCat(info.firmwareVersion.major, ".",
-                            info.firmwareVersion.minor);
+  d.firmware =
+      absl::StrCat(info.firmwareVersion.major, ".", info.firmwareVersion.minor);
   return d;
 }
 

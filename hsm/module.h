@@ -12,9 +12,9 @@
 
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "hsm/pkcs11.h"
 
 namespace idsign::hsm {

@@ -46,12 +46,11 @@ std::vector<CK_ATTRIBUTE> LockedDownTemplate(const NewKey& key,
   };
 }
 
-absl::StatusOr<std::string> ReadBytes(Session& session,
-                                      CK_OBJECT_HANDLE handle,
+absl::StatusOr<std::string> ReadBytes(Session& session, CK_OBJECT_HANDLE handle,
                                       CK_ATTRIBUTE_TYPE type) {
   CK_ATTRIBUTE attr{type, nullptr, 0};
-  CK_RV rv = session.fn()->C_GetAttributeValue(session.handle(), handle, &attr,
-                                               1);
+  CK_RV rv =
+      session.fn()->C_GetAttributeValue(session.handle(), handle, &attr, 1);
   if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE ||
       attr.ulValueLen == CK_UNAVAILABLE_INFORMATION) {
     return std::string();
@@ -69,18 +68,16 @@ absl::StatusOr<std::string> ReadBytes(Session& session,
 absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> Find(
     Session& session, std::vector<CK_ATTRIBUTE> tmpl) {
   RETURN_IF_ERROR(session.Check(
-      "C_FindObjectsInit",
-      session.fn()->C_FindObjectsInit(session.handle(), tmpl.data(),
-                                      tmpl.size())));
+      "C_FindObjectsInit", session.fn()->C_FindObjectsInit(
+                               session.handle(), tmpl.data(), tmpl.size())));
   std::vector<CK_OBJECT_HANDLE> found;
   absl::Status status;
   while (true) {
     std::array<CK_OBJECT_HANDLE, 64> batch;
     CK_ULONG count = 0;
-    status = session.Check("C_FindObjects",
-                           session.fn()->C_FindObjects(
-                               session.handle(), batch.data(), batch.size(),
-                               &count));
+    status = session.Check("C_FindObjects", session.fn()->C_FindObjects(
+                                                session.handle(), batch.data(),
+                                                batch.size(), &count));
     if (!status.ok() || count == 0) break;
     found.insert(found.end(), batch.begin(), batch.begin() + count);
   }
@@ -181,10 +178,10 @@ absl::StatusOr<CK_OBJECT_HANDLE> ImportHmacKey(Session& session,
   std::vector<CK_ATTRIBUTE> tmpl = LockedDownTemplate(key, &klass, &type);
   tmpl.push_back({CKA_VALUE, const_cast<uint8_t*>(value.data()), value.size()});
   CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
-  RETURN_IF_ERROR(session.Check(
-      "C_CreateObject",
-      session.fn()->C_CreateObject(session.handle(), tmpl.data(), tmpl.size(),
-                                   &handle)));
+  RETURN_IF_ERROR(
+      session.Check("C_CreateObject",
+                    session.fn()->C_CreateObject(session.handle(), tmpl.data(),
+                                                 tmpl.size(), &handle)));
   return handle;
 }
 
@@ -206,9 +203,8 @@ absl::StatusOr<CK_OBJECT_HANDLE> GenerateHmacKey(Session& session,
 }
 
 absl::Status DestroyObject(Session& session, CK_OBJECT_HANDLE handle) {
-  return session.Check(
-      "C_DestroyObject",
-      session.fn()->C_DestroyObject(session.handle(), handle));
+  return session.Check("C_DestroyObject",
+                       session.fn()->C_DestroyObject(session.handle(), handle));
 }
 
 absl::StatusOr<std::string> GenerateRandom(Session& session, size_t size) {

@@ -13,10 +13,10 @@
 
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "hsm/pkcs11.h"
 #include "hsm/secret.h"
 #include "hsm/session_pool.h"

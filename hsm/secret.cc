@@ -106,8 +106,8 @@ absl::StatusOr<SecretBytes> ReadSecretFile(const std::string& path,
     if (total > 0 && buffer.data()[total - 1] == '\r') --total;
   }
   if (total == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " ", path,
-                                                   " is empty"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " ", path, " is empty"));
   }
   return SecretBytes(buffer.data(), total);
 }

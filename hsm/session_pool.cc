@@ -69,8 +69,8 @@ absl::StatusOr<Session> SessionPool::Acquire(absl::Duration wait) {
     ++open_;  // reserve a slot; opened below without holding the lock
   }
   CK_SESSION_HANDLE handle = CK_INVALID_HANDLE;
-  CK_RV rv = module_->fn()->C_OpenSession(slot_, flags_, nullptr, nullptr,
-                                          &handle);
+  CK_RV rv =
+      module_->fn()->C_OpenSession(slot_, flags_, nullptr, nullptr, &handle);
   if (rv != CKR_OK) {
     absl::MutexLock lock(&mu_);
     --open_;

@@ -12,10 +12,10 @@
 #define IDSIGN_CONCAT_(a, b) IDSIGN_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` yields a non-OK status.
-#define RETURN_IF_ERROR(expr)                           \
-  do {                                                  \
-    const absl::Status idsign_status_ = (expr);         \
-    if (!idsign_status_.ok()) return idsign_status_;    \
+#define RETURN_IF_ERROR(expr)                        \
+  do {                                               \
+    const absl::Status idsign_status_ = (expr);      \
+    if (!idsign_status_.ok()) return idsign_status_; \
   } while (false)
 
 // `ASSIGN_OR_RETURN(auto x, Foo());` declares x from an absl::StatusOr, or

@@ -56,17 +56,16 @@ absl::Status Token::OpenAnchorAndLogin() {
   CK_FLAGS flags = CKF_SERIAL_SESSION;
   if (options_.read_write) flags |= CKF_RW_SESSION;
   CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
-  RETURN_IF_ERROR(CkStatus(
-      "C_OpenSession", fn->C_OpenSession(slot_, flags, nullptr, nullptr,
-                                         &session)));
+  RETURN_IF_ERROR(
+      CkStatus("C_OpenSession",
+               fn->C_OpenSession(slot_, flags, nullptr, nullptr, &session)));
   CK_RV rv = fn->C_Login(session, CKU_USER, pin_.data(), pin_.size());
   if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
     fn->C_CloseSession(session);
     absl::Status status = CkStatus("C_Login", rv);
-    return absl::Status(
-        status.code(),
-        absl::StrCat("cannot log in to token \"", description_.label,
-                     "\": ", status.message()));
+    return absl::Status(status.code(), absl::StrCat("cannot log in to token \"",
+                                                    description_.label,
+                                                    "\": ", status.message()));
   }
   anchor_ = session;
   return absl::OkStatus();
@@ -86,9 +85,9 @@ absl::Status Token::EnsureLoggedIn() {
                        info.state == CKS_RW_USER_FUNCTIONS)) {
     return absl::OkStatus();
   }
-  log::Warning("token_relogin",
-               absl::StrCat("reason=", rv == CKR_OK ? "not_logged_in"
-                                                    : CkrName(rv)));
+  log::Warning(
+      "token_relogin",
+      absl::StrCat("reason=", rv == CKR_OK ? "not_logged_in" : CkrName(rv)));
   // Sessions opened before the reset are dead too.
   pool_.CloseIdle();
   return OpenAnchorAndLogin();
@@ -97,9 +96,9 @@ absl::Status Token::EnsureLoggedIn() {
 absl::StatusOr<KeySizeRange> Token::MechanismKeySizes(
     CK_MECHANISM_TYPE mechanism) const {
   CK_MECHANISM_INFO info;
-  RETURN_IF_ERROR(CkStatus(
-      "C_GetMechanismInfo",
-      module_->fn()->C_GetMechanismInfo(slot_, mechanism, &info)));
+  RETURN_IF_ERROR(
+      CkStatus("C_GetMechanismInfo",
+               module_->fn()->C_GetMechanismInfo(slot_, mechanism, &info)));
   return KeySizeRange{info.ulMinKeySize, info.ulMaxKeySize};
 }
 

@@ -10,9 +10,8 @@
 #ifndef IDSIGN_SERVICE_GRPC_STATUS_H_
 #define IDSIGN_SERVICE_GRPC_STATUS_H_
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "grpcpp/support/status.h"
 
 namespace idsign::service {

@@ -11,9 +11,9 @@
 #define IDSIGN_SERVICE_IDENTITY_H_
 
 #include <cstddef>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "idsign/v1/signer.pb.h"
 
 namespace idsign::service {

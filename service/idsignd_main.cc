@@ -1,12 +1,11 @@
 // idsignd: the idsign signing server.
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <thread>
-
-#include <CLI/CLI.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -71,8 +70,7 @@ int Run(const Flags& flags) {
   if (!module.ok()) return Fail(module.status());
   hsm::TokenOptions options;
   options.pool_size = flags.sessions;
-  auto token =
-      hsm::Token::Open(*module, flags.token, *pin, options);
+  auto token = hsm::Token::Open(*module, flags.token, *pin, options);
   pin->Clear();
   if (!token.ok()) return Fail(token.status());
   auto store = keys::HsmKeyStore::Create(token->get());
@@ -80,8 +78,7 @@ int Run(const Flags& flags) {
 
   service::ServerConfig config;
   config.listen = flags.listen;
-  config.limits.max_identifier_bytes =
-      flags.max_identifier_bytes;
+  config.limits.max_identifier_bytes = flags.max_identifier_bytes;
   config.limits.max_batch = flags.max_batch;
   auto server = service::Server::Start(config, store->get());
   if (!server.ok()) return Fail(server.status());
@@ -102,19 +99,17 @@ int Run(const Flags& flags) {
     return serving;
   };
   bool serving = update_health();
-  log::Info("ready", absl::StrCat("address=", (*server)->address(),
-                                  " keys=", (*store)->key_count(),
-                                  " serving=", serving));
+  log::Info("ready", absl::StrCat("address=", (*server)->address(), " keys=",
+                                  (*store)->key_count(), " serving=", serving));
 
   absl::Notification stopping;
   std::thread health([&] {
     bool last = serving;
-    while (!stopping.WaitForNotificationWithTimeout(
-        health_interval)) {
+    while (!stopping.WaitForNotificationWithTimeout(health_interval)) {
       bool now = update_health();
       if (now != last) {
-        log::Info("health_changed", now ? "status=SERVING"
-                                        : "status=NOT_SERVING");
+        log::Info("health_changed",
+                  now ? "status=SERVING" : "status=NOT_SERVING");
       }
       last = now;
     }

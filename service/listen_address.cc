@@ -33,9 +33,10 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text) {
     absl::string_view path = text.substr(5);
     if (absl::StartsWith(path, "//")) path.remove_prefix(2);
     if (path.empty() || path.front() != '/') {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--listen=", text, ": a unix socket needs an absolute path, e.g. "
-          "unix:/run/idsign/idsign.sock"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--listen=", text,
+                       ": a unix socket needs an absolute path, e.g. "
+                       "unix:/run/idsign/idsign.sock"));
     }
     address.is_unix = true;
     address.is_loopback = true;
@@ -45,8 +46,8 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text) {
   }
   size_t colon = text.rfind(':');
   if (colon == absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--listen=", text, ": expected host:port or unix:/path"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen=", text, ": expected host:port or unix:/path"));
   }
   absl::string_view host = text.substr(0, colon);
   absl::string_view port_text = text.substr(colon + 1);
@@ -59,9 +60,9 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text) {
   if (absl::StartsWith(host, "[") && absl::EndsWith(host, "]")) {
     bare_host = std::string(host.substr(1, host.size() - 2));
   } else if (host.find(':') != absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--listen=", text, ": write IPv6 addresses in brackets, e.g. [::1]:",
-        port));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen=", text,
+                     ": write IPv6 addresses in brackets, e.g. [::1]:", port));
   }
   if (bare_host.empty()) {
     return absl::InvalidArgumentError(

@@ -10,9 +10,9 @@
 #define IDSIGN_SERVICE_LISTEN_ADDRESS_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace idsign::service {
 

@@ -33,21 +33,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   const size_t max_request = MaxRequestBytes(config.limits);
   builder.SetMaxReceiveMessageSize(static_cast<int>(
       std::min<size_t>(max_request, std::numeric_limits<int>::max())));
-  builder.AddListeningPort(address.grpc_uri,
-                           grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(address.grpc_uri, grpc::InsecureServerCredentials(),
                            address.is_unix ? nullptr : &server->port_);
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || (!address.is_unix && server->port_ == 0)) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", config.listen,
-        ": the address is in use or not available on this host"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.listen,
+                     ": the address is in use or not available on this host"));
   }
   server->address_ =
-      address.is_unix ? address.grpc_uri
-                      : absl::StrCat(config.listen.substr(
-                                         0, config.listen.rfind(':')),
-                                     ":", server->port_);
+      address.is_unix
+          ? address.grpc_uri
+          : absl::StrCat(config.listen.substr(0, config.listen.rfind(':')), ":",
+                         server->port_);
   server->SetServing(false);
   log::Info("listening", absl::StrCat("address=", server->address_,
                                       " max_request_bytes=", max_request));
@@ -57,8 +56,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
 Server::~Server() { Shutdown(absl::ZeroDuration()); }
 
 void Server::SetServing(bool serving) {
-  grpc::HealthCheckServiceInterface* health =
-      server_->GetHealthCheckService();
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   if (health == nullptr) return;
   health->SetServingStatus(serving);
   health->SetServingStatus(v1::Signer::service_full_name(), serving);

@@ -78,7 +78,8 @@ absl::Status SignerService::DoBatchSign(const v1::BatchSignRequest& request,
     v1::BatchSignResult* result = response->add_results();
     if (!item.ok()) {
       result->mutable_error()->set_code(static_cast<int>(item.status().code()));
-      result->mutable_error()->set_message(std::string(item.status().message()));
+      result->mutable_error()->set_message(
+          std::string(item.status().message()));
       continue;
     }
     const keys::MacResult& mac = (*macs)[next_mac++];
@@ -96,9 +97,9 @@ absl::Status SignerService::DoVerify(const v1::VerifyRequest& request,
   RETURN_IF_ERROR(ValidateKey(request.key()));
   ASSIGN_OR_RETURN(SelectedIdentity identity,
                    SelectIdentity(request.identity(), limits_));
-  ASSIGN_OR_RETURN(std::vector<uint8_t> mac,
-                   DecodeHex(request.user_hash(), hsm::kHmacSha256Size,
-                             "user_hash"));
+  ASSIGN_OR_RETURN(
+      std::vector<uint8_t> mac,
+      DecodeHex(request.user_hash(), hsm::kHmacSha256Size, "user_hash"));
   absl::StatusOr<keys::VerifyResult> result =
       store_->Verify(request.key(), identity.data, mac);
   if (!result.ok()) return FromKeyStore(result.status());

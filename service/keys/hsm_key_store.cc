@@ -2,8 +2,8 @@
 
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "hsm/log.h"
 #include "hsm/status_macros.h"
 
@@ -117,15 +117,14 @@ absl::StatusOr<std::vector<MacResult>> HsmKeyStore::SignMany(
       });
 }
 
-absl::StatusOr<VerifyResult> HsmKeyStore::Verify(
-    absl::string_view key, absl::string_view data,
-    std::span<const uint8_t> mac) {
+absl::StatusOr<VerifyResult> HsmKeyStore::Verify(absl::string_view key,
+                                                 absl::string_view data,
+                                                 std::span<const uint8_t> mac) {
   return WithReloadOnStaleHandle([&]() -> absl::StatusOr<VerifyResult> {
     ASSIGN_OR_RETURN(std::shared_ptr<const Catalog> catalog, Snapshot(key));
     const KeyEntry& entry = catalog->keys.at(std::string(key));
     ASSIGN_OR_RETURN(hsm::Session session, token_->Acquire());
-    for (auto it = entry.versions.rbegin(); it != entry.versions.rend();
-         ++it) {
+    for (auto it = entry.versions.rbegin(); it != entry.versions.rend(); ++it) {
       ASSIGN_OR_RETURN(bool valid, hsm::VerifyHmacSha256(
                                        session, it->object.handle, data, mac));
       if (valid) return VerifyResult{true, it->version};

@@ -47,7 +47,8 @@ class HsmKeyStore : public KeyStore {
   // The primary version of `key`: its number and object handle.
   absl::StatusOr<std::pair<uint32_t, CK_OBJECT_HANDLE>> Primary(
       absl::string_view key);
-  absl::StatusOr<std::shared_ptr<const Catalog>> Snapshot(absl::string_view key);
+  absl::StatusOr<std::shared_ptr<const Catalog>> Snapshot(
+      absl::string_view key);
   // Runs `op` once, and once more after a reload if the handle was stale.
   template <typename Op>
   auto WithReloadOnStaleHandle(Op op) -> decltype(op());

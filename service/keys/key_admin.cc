@@ -35,9 +35,9 @@ absl::StatusOr<CreatedKey> CreateFirstVersion(
   ASSIGN_OR_RETURN(hsm::Session session, token.Acquire());
   ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(session));
   if (catalog.keys.count(std::string(name)) > 0) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "key \"", name, "\" already exists on token \"",
-        token.description().label, "\"; nothing was changed"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("key \"", name, "\" already exists on token \"",
+                     token.description().label, "\"; nothing was changed"));
   }
   hsm::NewKey key{ObjectLabel(name, 1), ""};
   ASSIGN_OR_RETURN(key.id, hsm::GenerateRandom(session, kObjectIdBytes));
@@ -47,10 +47,10 @@ absl::StatusOr<CreatedKey> CreateFirstVersion(
                    hsm::FindSecretKeysByLabel(session, key.label));
   if (same_label.size() != 1) {
     absl::Status undo = hsm::DestroyObject(session, handle);
-    return absl::AbortedError(absl::StrCat(
-        "another writer created key \"", name,
-        "\" at the same time; this import was undone (",
-        undo.ok() ? "ok" : undo.ToString(), ")"));
+    return absl::AbortedError(
+        absl::StrCat("another writer created key \"", name,
+                     "\" at the same time; this import was undone (",
+                     undo.ok() ? "ok" : undo.ToString(), ")"));
   }
   ASSIGN_OR_RETURN(hsm::SecretKeyInfo info,
                    hsm::ReadSecretKeyInfo(session, handle));
@@ -61,9 +61,9 @@ absl::StatusOr<CreatedKey> CreateFirstVersion(
   created.object_id = key.id;
   created.check_value = info.check_value;
   created.stored_bytes = info.value_len.value_or(0);
-  log::Info("key_created", absl::StrCat("key=", log::Quote(name),
-                                        " version=1 local=",
-                                        info.local.value_or(false)));
+  log::Info("key_created",
+            absl::StrCat("key=", log::Quote(name),
+                         " version=1 local=", info.local.value_or(false)));
   return created;
 }
 

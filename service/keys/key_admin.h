@@ -13,9 +13,9 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "hsm/secret.h"
 #include "hsm/token.h"
 #include "service/keys/catalog.h"

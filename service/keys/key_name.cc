@@ -24,9 +24,9 @@ absl::Status ValidateKeyName(absl::string_view name) {
         "key name is empty; name a key such as \"intercom/web/prod\"");
   }
   if (name.size() > kMaxKeyNameLength) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("key name is ", name.size(), " characters; the limit is ",
-                     kMaxKeyNameLength));
+    return absl::InvalidArgumentError(absl::StrCat("key name is ", name.size(),
+                                                   " characters; the limit is ",
+                                                   kMaxKeyNameLength));
   }
   bool segment_empty = true;
   for (char c : name) {

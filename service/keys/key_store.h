@@ -8,10 +8,10 @@
 
 #include <cstdint>
 #include <span>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "hsm/mac.h"
 #include "service/keys/catalog.h"
 
@@ -43,9 +43,9 @@ class KeyStore {
 
   // Checks `mac` against each version of the key, newest first, inside the
   // token.
-  virtual absl::StatusOr<VerifyResult> Verify(
-      absl::string_view key, absl::string_view data,
-      std::span<const uint8_t> mac) = 0;
+  virtual absl::StatusOr<VerifyResult> Verify(absl::string_view key,
+                                              absl::string_view data,
+                                              std::span<const uint8_t> mac) = 0;
 
   // A snapshot of the keys this store can use.
   virtual std::vector<KeyEntry> List() = 0;
