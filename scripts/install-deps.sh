@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages idsign needs to build, run and test.
+# Idempotent: apt-get runs only when something is missing. Needs root (or
+# sudo) the first time.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  cmake ninja-build pkg-config ccache g++ make
+  # libraries
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libp11-kit-dev libcli11-dev
+  # the development HSM and its tools
+  softhsm2 opensc
+  # tests: GoogleTest/GMock and OpenSSL (the oracle)
+  libgtest-dev libgmock-dev libssl-dev openssl
+  # scripts
+  coreutils procps
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "idsign: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+  else
+    echo "idsign: these packages are missing and this is not root: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
