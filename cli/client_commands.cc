@@ -145,16 +145,18 @@ int BatchSign(const BatchFlags& flags) {
 
 void AddClientCommands(CLI::App* app, Action* action) {
   auto sign_flags = std::make_shared<IdentityFlags>();
-  CLI::App* sign = app->add_subcommand(
-      "sign",
+  CLI::App* sign =
+      app->add_subcommand("sign", "print the user_hash of one identity");
+  sign->footer(
       "Print the user_hash of one identity: the HMAC-SHA256 of the user id "
       "(or, without one, the e-mail) as 64 lowercase hex digits.");
   AddIdentityFlags(sign, sign_flags.get());
   sign->callback([=] { *action = [=] { return Sign(*sign_flags); }; });
 
   auto verify_flags = std::make_shared<IdentityFlags>();
-  CLI::App* verify = app->add_subcommand(
-      "verify",
+  CLI::App* verify =
+      app->add_subcommand("verify", "check a user_hash inside the HSM");
+  verify->footer(
       "Check a user_hash inside the HSM. Exits 0 and prints \"valid\" if it "
       "matches a version of the key, exits 1 and prints \"invalid\" if not, "
       "2 or 3 on errors.");
@@ -167,7 +169,8 @@ void AddClientCommands(CLI::App* app, Action* action) {
 
   auto batch_flags = std::make_shared<BatchFlags>();
   CLI::App* batch = app->add_subcommand(
-      "batch-sign",
+      "batch-sign", "sign identities read from stdin (JSON lines)");
+  batch->footer(
       "Sign identities read from stdin. Input: one JSON object per line, "
       "{\"user_id\":\"...\"} or {\"email\":\"...\"} (with both, user_id is "
       "signed); blank lines are skipped. Output: one JSON line per identity, "

@@ -127,8 +127,9 @@ void AddKeyCommands(CLI::App* app, Action* action) {
   key->require_subcommand(1);
 
   auto import_flags = std::make_shared<ImportFlags>();
-  CLI::App* import = key->add_subcommand(
-      "import",
+  CLI::App* import =
+      key->add_subcommand("import", "import a vendor secret as a new key");
+  import->footer(
       "Import a vendor secret as version 1 of a new key. The secret is the "
       "file's exact bytes, minus one trailing newline. The key object is "
       "sensitive, non-extractable, non-modifiable and can only sign and "
