@@ -34,6 +34,14 @@ absl::StatusOr<CreatedKey> CreateFirstVersion(
   absl::MutexLock creation(&CreationMutex());
   ASSIGN_OR_RETURN(hsm::Session session, token.Acquire());
   ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(session));
+  for (const std::string& label : catalog.ambiguous_labels) {
+    std::optional<ParsedLabel> parsed = ParseObjectLabel(label);
+    if (parsed && parsed->name == name) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "key \"", name, "\" already exists (several objects are labelled \"",
+          label, "\"); nothing was changed"));
+    }
+  }
   if (catalog.keys.count(std::string(name)) > 0) {
     return absl::AlreadyExistsError(
         absl::StrCat("key \"", name, "\" already exists on token \"",

@@ -61,6 +61,14 @@ std::optional<ParsedLabel> ParseObjectLabel(absl::string_view label) {
   ParsedLabel parsed;
   parsed.name = std::string(label.substr(0, colon));
   absl::string_view digits = label.substr(colon + 2);
+  // Only the canonical form ObjectLabel writes: SimpleAtoi alone would also
+  // take a sign or surrounding whitespace, letting two labels name one
+  // version.
+  for (char c : digits) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      return std::nullopt;
+    }
+  }
   if (digits.empty() || digits.front() == '0' ||
       !absl::SimpleAtoi(digits, &parsed.version) || parsed.version == 0) {
     return std::nullopt;

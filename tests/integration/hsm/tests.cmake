@@ -1,3 +1,9 @@
 idsign_test(hsm_token_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/token_test.cc
   LIBS idsign::hsm)
+idsign_test(hsm_mac_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/mac_test.cc
+  LIBS idsign::hsm)
+idsign_test(hsm_session_pool_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/session_pool_test.cc
+  LIBS idsign::hsm)

@@ -52,5 +52,70 @@ TEST(TokenTest, UriWithPinValueIsRefused) {
                               HasSubstr("--pin-file")));
 }
 
+TEST(TokenTest, EmptyPinIsInvalidArgument) {
+  auto token = Token::Open(TestToken::Get().module(), TestToken::Get().label(),
+                           SecretBytes());
+  EXPECT_THAT(token, StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(TokenTest, SessionsAreLoggedInAndFollowReadWriteOption) {
+  for (bool read_write : {false, true}) {
+    auto token = TestToken::Get().Open(read_write);
+    EXPECT_EQ(token->read_write(), read_write);
+    auto session = token->Acquire();
+    ASSERT_THAT(session, IsOk());
+    CK_SESSION_INFO info;
+    ASSERT_EQ(session->fn()->C_GetSessionInfo(session->handle(), &info),
+              CKR_OK);
+    EXPECT_EQ(info.state,
+              read_write ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS);
+  }
+}
+
+TEST(TokenTest, PoolSizeBoundsBorrowedSessions) {
+  TokenOptions options;
+  options.pool_size = 1;
+  options.acquire_timeout = absl::Milliseconds(20);
+  SecretBytes pin(TestToken::Get().pin().data(), TestToken::Get().pin().size());
+  auto token = Token::Open(TestToken::Get().module(), TestToken::Get().label(),
+                           pin, options);
+  ASSERT_THAT(token, IsOk());
+  auto first = (*token)->Acquire();
+  ASSERT_THAT(first, IsOk());
+  EXPECT_THAT((*token)->Acquire(),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+TEST(TokenTest, EnsureLoggedInRecoversAfterEverySessionWasClosed) {
+  auto token = TestToken::Get().Open();
+  CK_FUNCTION_LIST* fn = TestToken::Get().module()->fn();
+  {
+    auto session = token->Acquire();  // leaves an idle session in the pool
+    ASSERT_THAT(session, IsOk());
+  }
+  // What a token reset looks like from here: every session and the login
+  // are gone.
+  ASSERT_EQ(fn->C_CloseAllSessions(token->slot()), CKR_OK);
+
+  EXPECT_THAT(token->EnsureLoggedIn(), IsOk());
+  auto session = token->Acquire();
+  ASSERT_THAT(session, IsOk());
+  CK_SESSION_INFO info;
+  ASSERT_EQ(fn->C_GetSessionInfo(session->handle(), &info), CKR_OK);
+  EXPECT_EQ(info.state, CKS_RW_USER_FUNCTIONS);
+  EXPECT_THAT(token->EnsureLoggedIn(), IsOk());
+}
+
+TEST(TokenTest, MechanismKeySizesForHmac) {
+  auto token = TestToken::Get().Open();
+  auto range = token->MechanismKeySizes(CKM_SHA256_HMAC);
+  ASSERT_THAT(range, IsOk());
+  EXPECT_GT(range->min, 0u);
+  EXPECT_GE(range->max, range->min);
+  EXPECT_THAT(token->MechanismKeySizes(0x7ffffff0),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("C_GetMechanismInfo: CKR_MECHANISM_INVALID")));
+}
+
 }  // namespace
 }  // namespace idsign::hsm

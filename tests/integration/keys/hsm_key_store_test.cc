@@ -1,0 +1,236 @@
+// HsmKeyStore on the test token: lookup, versions, reload, and recovery from
+// handles that went stale because the object was replaced.
+#include "service/keys/hsm_key_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hsm/objects.h"
+#include "service/keys/key_admin.h"
+#include "service/keys/key_name.h"
+#include "tests/integration/keys/keys_test_util.h"
+#include "tests/testing/oracle.h"
+#include "tests/testing/softhsm_token.h"
+#include "tests/testing/status_matchers.h"
+
+namespace idsign::keys {
+namespace {
+
+using ::idsign::keys::test::AsString;
+using ::idsign::keys::test::Bytes;
+using ::idsign::keys::test::ObjectsLabelled;
+using ::idsign::keys::test::Secret;
+using ::idsign::testing::IsOk;
+using ::idsign::testing::OpenSslHmacSha256;
+using ::idsign::testing::StatusIs;
+using ::idsign::testing::TestToken;
+using ::testing::HasSubstr;
+
+class HsmKeyStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // The server's view is read-only; administration goes through a separate
+    // read/write token, as with the CLI.
+    server_token_ = TestToken::Get().Open(/*read_write=*/false);
+    admin_token_ = TestToken::Get().Open(/*read_write=*/true);
+  }
+  void TearDown() override {
+    store_.reset();
+    server_token_.reset();
+    admin_token_.reset();
+  }
+
+  void CreateStore() {
+    auto store = HsmKeyStore::Create(server_token_.get());
+    ASSERT_THAT(store, IsOk());
+    store_ = std::move(*store);
+  }
+
+  // Destroys the one object behind version 1 of `name` with raw Cryptoki and
+  // returns its former handle.
+  CK_OBJECT_HANDLE DestroyBehindTheStoresBack(const std::string& name) {
+    std::vector<CK_OBJECT_HANDLE> handles =
+        ObjectsLabelled(*admin_token_, ObjectLabel(name, 1));
+    EXPECT_EQ(handles.size(), 1u);
+    if (handles.size() != 1) return CK_INVALID_HANDLE;
+    auto session = admin_token_->Acquire();
+    EXPECT_THAT(session, IsOk());
+    if (!session.ok()) return CK_INVALID_HANDLE;
+    EXPECT_EQ(session->fn()->C_DestroyObject(session->handle(), handles[0]),
+              CKR_OK);
+    return handles[0];
+  }
+
+  std::unique_ptr<hsm::Token> server_token_;
+  std::unique_ptr<hsm::Token> admin_token_;
+  std::unique_ptr<HsmKeyStore> store_;
+};
+
+TEST_F(HsmKeyStoreTest, UnknownKeyIsNotFound) {
+  CreateStore();
+  const std::vector<absl::string_view> data = {"a", "b"};
+  EXPECT_THAT(
+      store_->Sign("store/missing", "x"),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("store/missing")));
+  EXPECT_THAT(store_->SignMany("store/missing", data),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->Verify("store/missing", "x", Bytes(std::string(32, 'm'))),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(HsmKeyStoreTest, SignsWithPrimaryAndVerifiesEveryVersion) {
+  const std::string v1 = "first-secret-0123456789abcdefghij";
+  const std::string v2 = "second-secret-0123456789abcdefghi";
+  ASSERT_THAT(ImportKey(*admin_token_, "store/rotated", Secret(v1)), IsOk());
+  {
+    auto session = admin_token_->Acquire();
+    ASSERT_THAT(session, IsOk());
+    ASSERT_THAT(
+        hsm::ImportHmacKey(*session, {ObjectLabel("store/rotated", 2), "v2"},
+                           Secret(v2)),
+        IsOk());
+  }
+  CreateStore();
+
+  auto signed_now = store_->Sign("store/rotated", "user-7");
+  ASSERT_THAT(signed_now, IsOk());
+  EXPECT_EQ(signed_now->version, 2u);
+  EXPECT_EQ(AsString(signed_now->mac), OpenSslHmacSha256(v2, "user-7"));
+
+  auto old_mac = store_->Verify("store/rotated", "user-7",
+                                Bytes(OpenSslHmacSha256(v1, "user-7")));
+  ASSERT_THAT(old_mac, IsOk());
+  EXPECT_TRUE(old_mac->valid);
+  EXPECT_EQ(old_mac->version, 1u);
+
+  auto new_mac = store_->Verify("store/rotated", "user-7",
+                                Bytes(OpenSslHmacSha256(v2, "user-7")));
+  ASSERT_THAT(new_mac, IsOk());
+  EXPECT_TRUE(new_mac->valid);
+  EXPECT_EQ(new_mac->version, 2u);
+
+  auto other_user = store_->Verify("store/rotated", "user-8",
+                                   Bytes(OpenSslHmacSha256(v2, "user-7")));
+  ASSERT_THAT(other_user, IsOk());
+  EXPECT_FALSE(other_user->valid);
+  EXPECT_EQ(other_user->version, 0u);
+
+  auto truncated =
+      store_->Verify("store/rotated", "user-7",
+                     Bytes(OpenSslHmacSha256(v2, "user-7").substr(0, 16)));
+  ASSERT_THAT(truncated, IsOk());
+  EXPECT_FALSE(truncated->valid);
+
+  bool listed = false;
+  for (const KeyEntry& entry : store_->List()) {
+    if (entry.name != "store/rotated") continue;
+    listed = true;
+    EXPECT_EQ(entry.primary_version, 2u);
+    EXPECT_EQ(entry.versions.size(), 2u);
+  }
+  EXPECT_TRUE(listed);
+}
+
+TEST_F(HsmKeyStoreTest, SignManyOfNothingIsEmpty) {
+  ASSERT_THAT(ImportKey(*admin_token_, "store/empty-batch", Secret("s3cr3t")),
+              IsOk());
+  CreateStore();
+  auto results = store_->SignMany("store/empty-batch", {});
+  ASSERT_THAT(results, IsOk());
+  EXPECT_TRUE(results->empty());
+}
+
+TEST_F(HsmKeyStoreTest, ReloadPicksUpAKeyImportedAfterCreate) {
+  CreateStore();
+  const size_t before = store_->key_count();
+  const std::string secret = "imported-later-secret";
+  ASSERT_THAT(ImportKey(*admin_token_, "store/later", Secret(secret)), IsOk());
+
+  EXPECT_THAT(store_->Sign("store/later", "u"),
+              StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_THAT(store_->Reload(), IsOk());
+  EXPECT_EQ(store_->key_count(), before + 1);
+  auto result = store_->Sign("store/later", "u");
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(AsString(result->mac), OpenSslHmacSha256(secret, "u"));
+}
+
+TEST_F(HsmKeyStoreTest, StaleHandleIsReloadedOnSign) {
+  const std::string secret = "stale-handle-secret-0123456789ab";
+  ASSERT_THAT(ImportKey(*admin_token_, "store/stale", Secret(secret)), IsOk());
+  CreateStore();
+  ASSERT_THAT(store_->Sign("store/stale", "warm"), IsOk());
+
+  CK_OBJECT_HANDLE old_handle = DestroyBehindTheStoresBack("store/stale");
+  ASSERT_THAT(ImportKey(*admin_token_, "store/stale", Secret(secret)), IsOk());
+  std::vector<CK_OBJECT_HANDLE> now =
+      ObjectsLabelled(*admin_token_, ObjectLabel("store/stale", 1));
+  ASSERT_EQ(now.size(), 1u);
+  // Otherwise the cached handle would still work and nothing is tested.
+  ASSERT_NE(now[0], old_handle);
+
+  auto result = store_->Sign("store/stale", "user-1");
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(AsString(result->mac), OpenSslHmacSha256(secret, "user-1"));
+  EXPECT_EQ(result->version, 1u);
+}
+
+TEST_F(HsmKeyStoreTest, StaleHandleReloadUsesTheReplacementObject) {
+  const std::string old_secret = "old-secret-0123456789abcdefghijk";
+  const std::string new_secret = "new-secret-0123456789abcdefghijk";
+  ASSERT_THAT(ImportKey(*admin_token_, "store/replaced", Secret(old_secret)),
+              IsOk());
+  CreateStore();
+  DestroyBehindTheStoresBack("store/replaced");
+  ASSERT_THAT(ImportKey(*admin_token_, "store/replaced", Secret(new_secret)),
+              IsOk());
+
+  auto signed_one = store_->Sign("store/replaced", "a");
+  ASSERT_THAT(signed_one, IsOk());
+  EXPECT_EQ(AsString(signed_one->mac), OpenSslHmacSha256(new_secret, "a"));
+}
+
+TEST_F(HsmKeyStoreTest, StaleHandleIsReloadedOnSignManyAndVerify) {
+  const std::string secret = "batch-stale-secret-0123456789abc";
+  ASSERT_THAT(ImportKey(*admin_token_, "store/stale-many", Secret(secret)),
+              IsOk());
+  CreateStore();
+
+  DestroyBehindTheStoresBack("store/stale-many");
+  ASSERT_THAT(ImportKey(*admin_token_, "store/stale-many", Secret(secret)),
+              IsOk());
+  const std::vector<absl::string_view> data = {"a", "b", "c"};
+  auto results = store_->SignMany("store/stale-many", data);
+  ASSERT_THAT(results, IsOk());
+  ASSERT_EQ(results->size(), 3u);
+  for (size_t i = 0; i < data.size(); ++i) {
+    EXPECT_EQ(AsString((*results)[i].mac), OpenSslHmacSha256(secret, data[i]));
+  }
+
+  DestroyBehindTheStoresBack("store/stale-many");
+  ASSERT_THAT(ImportKey(*admin_token_, "store/stale-many", Secret(secret)),
+              IsOk());
+  auto verified = store_->Verify("store/stale-many", "b",
+                                 Bytes(OpenSslHmacSha256(secret, "b")));
+  ASSERT_THAT(verified, IsOk());
+  EXPECT_TRUE(verified->valid);
+}
+
+TEST_F(HsmKeyStoreTest, DestroyedKeyBecomesNotFound) {
+  ASSERT_THAT(ImportKey(*admin_token_, "store/destroyed", Secret("gone-soon")),
+              IsOk());
+  CreateStore();
+  DestroyBehindTheStoresBack("store/destroyed");
+  EXPECT_THAT(store_->Sign("store/destroyed", "x"),
+              StatusIs(absl::StatusCode::kNotFound));
+  for (const KeyEntry& entry : store_->List()) {
+    EXPECT_NE(entry.name, "store/destroyed");
+  }
+}
+
+}  // namespace
+}  // namespace idsign::keys

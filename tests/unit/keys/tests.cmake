@@ -1,0 +1,3 @@
+idsign_test(keys_key_name_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/key_name_test.cc
+  LIBS idsign::keys)
