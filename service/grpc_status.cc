@@ -13,6 +13,12 @@ absl::Status FromKeyStore(const absl::Status& status) {
     case absl::StatusCode::kUnauthenticated:
       return absl::UnavailableError(
           absl::StrCat("signing token login lost: ", status.message()));
+    case absl::StatusCode::kUnavailable:
+      // The bare "C_Sign: CKR_DEVICE_REMOVED" tells a caller neither what
+      // failed nor what to do.
+      return absl::UnavailableError(
+          absl::StrCat("the signing token is unavailable (", status.message(),
+                       "); retry later"));
     case absl::StatusCode::kPermissionDenied:
       return absl::FailedPreconditionError(
           absl::StrCat("the token refused the operation: ", status.message()));

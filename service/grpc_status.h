@@ -2,9 +2,9 @@
 //
 // Codes in DESIGN.md's table pass through with their message, which never
 // holds personal data. Statuses coming from the key store are first
-// translated: a lost token login is UNAVAILABLE to callers, a token refusal
-// FAILED_PRECONDITION. Anything else becomes INTERNAL with an incident number;
-// the detail is logged and not sent.
+// translated: a token failure or lost login is UNAVAILABLE to callers, with
+// a hint to retry; a token refusal FAILED_PRECONDITION. Anything else becomes
+// INTERNAL with an incident number; the detail is logged and not sent.
 //
 // Thread safety: thread-safe. Ownership: none.
 #ifndef IDSIGN_SERVICE_GRPC_STATUS_H_

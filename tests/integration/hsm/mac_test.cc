@@ -139,7 +139,7 @@ TEST_F(HsmMacTest, UnknownHandleIsNotFoundAndKeepsSession) {
 }
 
 TEST_F(HsmMacTest, TokenSha1DigestMatchesOpenSsl) {
-  for (const std::string data :
+  for (const std::string& data :
        {std::string("abc"), std::string(1000, 'q'), std::string("\0\1", 2)}) {
     auto digest = Digest(*session_, CKM_SHA_1, data);
     ASSERT_THAT(digest, IsOk());

@@ -1,0 +1,13 @@
+# Service-layer unit tests: pure functions, no HSM and no network.
+idsign_test(service_identity_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/identity_test.cc
+  LIBS idsign::service)
+idsign_test(service_encoding_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/encoding_test.cc
+  LIBS idsign::service)
+idsign_test(service_listen_address_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/listen_address_test.cc
+  LIBS idsign::service)
+idsign_test(service_grpc_status_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/grpc_status_test.cc
+  LIBS idsign::service)
