@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "cli/admin.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "hsm/log.h"
@@ -103,7 +104,8 @@ int UsageError(absl::string_view message) {
 
 int RunIdsign(int argc, char** argv) {
   CLI::App app{
-      "idsign: administer HSM-held signing keys and call idsignd.\n"
+      "idsign: administer HSM-held signing keys, check custody and audit "
+      "logs, and call idsignd.\n"
       "Exit codes: 0 ok, 1 verify found the hash invalid, 2 bad usage or "
       "input, 3 the server or token failed.",
       "idsign"};
@@ -116,6 +118,8 @@ int RunIdsign(int argc, char** argv) {
       ->capture_default_str();
   Action action;
   AddKeyCommands(&app, &action);
+  AddCustodyCommands(&app, &action);
+  AddAuditCommands(&app, &action);
   AddClientCommands(&app, &action);
   try {
     app.parse(argc, argv);
@@ -129,6 +133,18 @@ int RunIdsign(int argc, char** argv) {
   }
   log::SetMinLevel(level);
   return action ? action() : UsageError("no command given; see idsign --help");
+}
+
+}  // namespace idsign::cli
+
+namespace idsign::cli {
+
+void AddKeyCommands(CLI::App* app, Action* action) {
+  CLI::App* key = app->add_subcommand(
+      "key", "administer keys straight on the token (no server needed)");
+  key->require_subcommand(1);
+  AddKeyCreateCommands(key, action);
+  AddKeyStateCommands(key, action);
 }
 
 }  // namespace idsign::cli

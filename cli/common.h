@@ -62,6 +62,8 @@ int UsageError(absl::string_view message);
 
 // Registers the subcommands; each sets *action when selected.
 void AddKeyCommands(CLI::App* app, Action* action);
+void AddCustodyCommands(CLI::App* app, Action* action);
+void AddAuditCommands(CLI::App* app, Action* action);
 void AddClientCommands(CLI::App* app, Action* action);
 
 // Parses argv, runs the selected command and returns the exit code.

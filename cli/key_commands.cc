@@ -1,10 +1,10 @@
-// idsign key import | generate | list: key administration on the token.
+// idsign key import | generate | rotate: commands that create key objects.
 #include <iostream>
 #include <memory>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "cli/admin.h"
 #include "cli/common.h"
 #include "hsm/secret.h"
 #include "service/keys/key_admin.h"
@@ -17,8 +17,8 @@ std::string Hex(const std::string& raw) { return absl::BytesToHexString(raw); }
 void PrintCreated(const keys::CreatedKey& key, const hsm::Token& token,
                   bool imported) {
   std::cout << (imported ? "imported" : "generated") << " key \"" << key.name
-            << "\" version " << key.version << " into token \""
-            << token.description().label << "\"\n"
+            << "\" version " << key.version << (key.primary ? " (primary)" : "")
+            << " into token \"" << token.description().label << "\"\n"
             << "  object label: " << key.label << "\n"
             << "  object id:    " << Hex(key.object_id)
             << "  (pkcs11-tool --id " << Hex(key.object_id) << ")\n"
@@ -35,109 +35,73 @@ void PrintCreated(const keys::CreatedKey& key, const hsm::Token& token,
   }
 }
 
-struct ImportFlags {
-  TokenFlags token;
+void WarnIfPadded(const keys::CreatedKey& key) {
+  if (key.stored_bytes <= key.secret_bytes) return;
+  std::cerr << "idsign: warning: the secret is " << key.secret_bytes
+            << " bytes, below the token's minimum HMAC-SHA256 key size; it "
+               "was zero-padded to "
+            << key.stored_bytes
+            << " bytes. HMAC pads short keys with zeros (RFC 2104), so "
+               "user_hash values are unchanged.\n";
+}
+
+struct CreateFlags {
+  AdminFlags admin;
   std::string name;
   std::string secret_file;
-};
-
-int Import(const ImportFlags& flags) {
-  absl::StatusOr<hsm::SecretBytes> secret =
-      hsm::ReadSecretFile(flags.secret_file, "secret file");
-  if (!secret.ok()) return ReportError(secret.status());
-  auto access = OpenToken(flags.token, /*read_write=*/true);
-  if (!access.ok()) return ReportError(access.status());
-  auto created = keys::ImportKey(*access->token, flags.name, *secret);
-  const size_t secret_size = secret->size();
-  secret->Clear();
-  if (!created.ok()) return ReportError(created.status());
-  if (created->stored_bytes > secret_size) {
-    std::cerr << "idsign: warning: the secret is " << secret_size
-              << " bytes, below the token's minimum HMAC-SHA256 key size; it "
-                 "was zero-padded to "
-              << created->stored_bytes
-              << " bytes. HMAC pads short keys with zeros (RFC 2104), so "
-                 "user_hash values are unchanged.\n";
-  }
-  PrintCreated(*created, *access->token, /*imported=*/true);
-  return kExitOk;
-}
-
-struct GenerateFlags {
-  TokenFlags token;
-  std::string name;
   uint32_t bytes = 32;
+  bool generate = false;
+  bool make_primary = false;
 };
 
-int Generate(const GenerateFlags& flags) {
-  auto access = OpenToken(flags.token, /*read_write=*/true);
+// Runs one creating command: import/generate a new key, or rotate.
+int Create(const CreateFlags& flags, const char* operation, bool rotate) {
+  hsm::SecretBytes secret;
+  const bool importing = !flags.secret_file.empty();
+  if (importing) {
+    auto read = hsm::ReadSecretFile(flags.secret_file, "secret file");
+    if (!read.ok()) return ReportError(read.status());
+    secret = std::move(*read);
+  }
+  auto access = OpenToken(flags.admin.token, /*read_write=*/true);
   if (!access.ok()) return ReportError(access.status());
-  auto created = keys::GenerateKey(*access->token, flags.name, flags.bytes);
+  keys::KeySource source{importing ? &secret : nullptr, flags.bytes};
+  const std::string actor = Actor();
+  absl::StatusOr<keys::CreatedKey> created =
+      rotate ? keys::RotateKey(*access->token, flags.name, source,
+                               flags.make_primary, actor)
+             : keys::CreateKey(*access->token, flags.name, source, actor);
+  secret.Clear();
+  LifecycleEvent event{operation, flags.name};
+  if (created.ok()) {
+    event.versions = {created->version};
+    event.details = {{"origin", importing ? "imported" : "generated"},
+                     {"primary", created->primary ? "true" : "false"},
+                     {"check_value", Hex(created->check_value)}};
+  }
+  int audit_exit =
+      RecordLifecycle(flags.admin, *access->token, event, created.status());
   if (!created.ok()) return ReportError(created.status());
-  PrintCreated(*created, *access->token, /*imported=*/false);
-  return kExitOk;
-}
-
-std::string YesNo(const std::optional<bool>& value) {
-  if (!value.has_value()) return "?";
-  return *value ? "yes" : "no";
-}
-
-int List(const TokenFlags& flags) {
-  auto access = OpenToken(flags, /*read_write=*/false);
-  if (!access.ok()) return ReportError(access.status());
-  auto catalog = keys::ReadCatalog(*access->token);
-  if (!catalog.ok()) return ReportError(catalog.status());
-  std::cout << absl::StrFormat("%-32s %7s %7s %-9s %5s %-6s %-16s %s\n", "NAME",
-                               "VERSION", "PRIMARY", "ORIGIN", "BYTES", "CHECK",
-                               "OBJECT-ID", "SENSITIVE/EXTRACTABLE/MODIFIABLE");
-  for (const auto& [name, key] : catalog->keys) {
-    for (const keys::KeyVersionEntry& version : key.versions) {
-      const hsm::SecretKeyInfo& o = version.object;
-      std::string origin = !o.local.has_value() ? "?"
-                           : *o.local           ? "generated"
-                                                : "imported";
-      std::string bytes =
-          o.value_len.has_value() ? absl::StrCat(*o.value_len) : "?";
-      std::cout << absl::StrFormat(
-          "%-32s %7d %7s %-9s %5s %-6s %-16s %s/%s/%s\n", name, version.version,
-          version.version == key.primary_version ? "*" : "", origin, bytes,
-          Hex(o.check_value), Hex(o.id), YesNo(o.sensitive),
-          YesNo(o.extractable), YesNo(o.modifiable));
-    }
-  }
-  for (const std::string& label : catalog->ambiguous_labels) {
-    std::cerr << "idsign: warning: several objects are labelled \"" << label
-              << "\"; that version is ignored until the duplicates are "
-                 "removed\n";
-  }
-  if (catalog->keys.empty()) {
-    std::cerr << "idsign: no keys on token \""
-              << access->token->description().label
-              << "\"; add one with idsign key import\n";
-  }
-  return kExitOk;
+  if (importing) WarnIfPadded(*created);
+  PrintCreated(*created, *access->token, importing);
+  return audit_exit;
 }
 
 }  // namespace
 
-void AddKeyCommands(CLI::App* app, Action* action) {
-  CLI::App* key = app->add_subcommand(
-      "key", "administer keys straight on the token (no server needed)");
-  key->require_subcommand(1);
-
-  auto import_flags = std::make_shared<ImportFlags>();
+void AddKeyCreateCommands(CLI::App* key, Action* action) {
+  auto import_flags = std::make_shared<CreateFlags>();
   CLI::App* import =
       key->add_subcommand("import", "import a vendor secret as a new key");
   import->footer(
-      "Import a vendor secret as version 1 of a new key. The secret is the "
-      "file's exact bytes, minus one trailing newline. The key object is "
-      "sensitive, non-extractable, non-modifiable and can only sign and "
-      "verify. A secret shorter than the token's minimum HMAC key size is "
-      "zero-padded, which leaves HMAC-SHA256 results unchanged (RFC 2104). "
-      "An existing name is never overwritten. Prints the check value and "
-      "the openssl command that reproduces it.");
-  AddTokenFlags(import, &import_flags->token);
+      "Import a vendor secret as version 1 (primary) of a new key. The "
+      "secret is the file's exact bytes, minus one trailing newline. The key "
+      "object is sensitive, non-extractable, non-modifiable and can only "
+      "sign and verify. A secret shorter than the token's minimum HMAC key "
+      "size is zero-padded, which leaves HMAC-SHA256 results unchanged (RFC "
+      "2104). An existing name is never overwritten. Prints the check value "
+      "and the openssl command that reproduces it.");
+  AddAdminFlags(import, &import_flags->admin);
   import
       ->add_option("--name", import_flags->name,
                    "logical key name, e.g. intercom/web/prod")
@@ -146,34 +110,60 @@ void AddKeyCommands(CLI::App* app, Action* action) {
       ->add_option("--secret-file", import_flags->secret_file,
                    "file holding the vendor secret")
       ->required();
-  import->callback([=] { *action = [=] { return Import(*import_flags);
+  import->callback([=] {
+    *action = [=] { return Create(*import_flags, "key.import", false);
 };
 }  // namespace idsign::cli
 );
 
-auto generate_flags = std::make_shared<GenerateFlags>();
-CLI::App* generate = key->add_subcommand(
-    "generate",
+auto generate_flags = std::make_shared<CreateFlags>();
+CLI::App* generate =
+    key->add_subcommand("generate", "generate a new key inside the token");
+generate->footer(
     "Generate a random key inside the token (CKM_GENERIC_SECRET_KEY_GEN) "
-    "as version 1 of a new key. Its value never leaves the token. For "
-    "schemes of your own; vendor secrets must be imported.");
-AddTokenFlags(generate, &generate_flags->token);
+    "as version 1 (primary) of a new key. Its value never leaves the "
+    "token. For schemes of your own; vendor secrets must be imported.");
+AddAdminFlags(generate, &generate_flags->admin);
 generate->add_option("--name", generate_flags->name, "logical key name")
     ->required();
 generate->add_option("--bytes", generate_flags->bytes, "key length in bytes")
     ->capture_default_str();
 generate->callback([=] {
-  *action = [=] { return Generate(*generate_flags); };
+  *action = [=] { return Create(*generate_flags, "key.generate", false); };
 });
 
-auto list_flags = std::make_shared<TokenFlags>();
-CLI::App* list = key->add_subcommand(
-    "list",
-    "List the keys on the token: one line per version with origin "
-    "(imported or generated in the token), stored size, check value, "
-    "object id and protection attributes.");
-AddTokenFlags(list, list_flags.get());
-list->callback([=] { *action = [=] { return List(*list_flags); }; });
+auto rotate_flags = std::make_shared<CreateFlags>();
+CLI::App* rotate =
+    key->add_subcommand("rotate", "add a new version to an existing key");
+rotate->footer(
+    "Add the next version of key NAME, from a new vendor secret "
+    "(--secret-file) or generated in the token (--generate). The new "
+    "version verifies at once; it signs only after --make-primary or "
+    "`idsign key promote`. Vendor rotation: import the new secret, roll it "
+    "out, promote it, raise the minimum verify version, then destroy the "
+    "old version.");
+AddAdminFlags(rotate, &rotate_flags->admin);
+rotate->add_option("--name", rotate_flags->name, "logical key name")
+    ->required();
+CLI::Option* secret = rotate->add_option(
+    "--secret-file", rotate_flags->secret_file, "file holding the new secret");
+CLI::Option* gen = rotate->add_flag("--generate", rotate_flags->generate,
+                                    "generate the new version in the token");
+secret->excludes(gen);
+rotate
+    ->add_option("--bytes", rotate_flags->bytes,
+                 "key length in bytes with --generate")
+    ->capture_default_str();
+rotate->add_flag("--make-primary", rotate_flags->make_primary,
+                 "make the new version primary at once");
+rotate->callback([=] {
+  *action = [=] {
+    if (rotate_flags->secret_file.empty() && !rotate_flags->generate) {
+      return UsageError("give --secret-file=F or --generate");
+    }
+    return Create(*rotate_flags, "key.rotate", true);
+  };
+});
 }
 
 }  // namespace idsign::cli

@@ -65,7 +65,9 @@ absl::StatusOr<std::string> ReadBytes(Session& session, CK_OBJECT_HANDLE handle,
   return out;
 }
 
-absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> Find(
+}  // namespace
+
+absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> FindObjects(
     Session& session, std::vector<CK_ATTRIBUTE> tmpl) {
   RETURN_IF_ERROR(session.Check(
       "C_FindObjectsInit", session.fn()->C_FindObjectsInit(
@@ -87,8 +89,6 @@ absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> Find(
   RETURN_IF_ERROR(final_status);
   return found;
 }
-
-}  // namespace
 
 absl::StatusOr<SecretKeyInfo> ReadSecretKeyInfo(Session& session,
                                                 CK_OBJECT_HANDLE handle) {
@@ -150,8 +150,7 @@ absl::StatusOr<SecretKeyInfo> ReadSecretKeyInfo(Session& session,
 absl::StatusOr<std::vector<SecretKeyInfo>> ListSecretKeys(Session& session) {
   CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
   ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> handles,
-                   Find(session, {{CKA_CLASS, &klass, sizeof(klass)},
-                                  Bool(CKA_TOKEN, true)}));
+                   FindObjects(session, {{CKA_CLASS, &klass, sizeof(klass)}}));
   std::vector<SecretKeyInfo> keys;
   keys.reserve(handles.size());
   for (CK_OBJECT_HANDLE handle : handles) {
@@ -165,8 +164,8 @@ absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> FindSecretKeysByLabel(
     Session& session, absl::string_view label) {
   CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
   std::string text(label);
-  return Find(session,
-              {{CKA_CLASS, &klass, sizeof(klass)}, Bytes(CKA_LABEL, text)});
+  return FindObjects(
+      session, {{CKA_CLASS, &klass, sizeof(klass)}, Bytes(CKA_LABEL, text)});
 }
 
 absl::StatusOr<CK_OBJECT_HANDLE> ImportHmacKey(Session& session,

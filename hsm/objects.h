@@ -41,7 +41,12 @@ struct SecretKeyInfo {
 absl::StatusOr<SecretKeyInfo> ReadSecretKeyInfo(Session& session,
                                                 CK_OBJECT_HANDLE handle);
 
-// Every secret key token object visible to the session.
+// Handles of the objects matching `tmpl` (C_FindObjects*).
+absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> FindObjects(
+    Session& session, std::vector<CK_ATTRIBUTE> tmpl);
+
+// Every secret key object visible to the session: token objects, and
+// session objects of this process (which the custody policy refuses).
 absl::StatusOr<std::vector<SecretKeyInfo>> ListSecretKeys(Session& session);
 
 // Handles of the secret key objects whose CKA_LABEL equals `label`.

@@ -13,7 +13,9 @@
 #include "hsm/module.h"
 #include "hsm/secret.h"
 #include "hsm/token.h"
+#include "service/audit/file_audit_log.h"
 #include "service/keys/hsm_key_store.h"
+#include "service/maintenance.h"
 #include "service/server.h"
 
 namespace idsign {
@@ -29,6 +31,10 @@ struct Flags {
   uint32_t sessions = 4;
   std::string shutdown_grace = "4s";
   std::string health_interval = "5s";
+  std::string reload_interval = "30s";
+  std::string audit_log;
+  bool audit_fail_open = false;
+  std::string audit_checkpoint_interval = "10s";
   std::string log_level = "info";
 };
 
@@ -44,7 +50,7 @@ int Run(const Flags& flags) {
         "--log-level must be debug, info, warning or error"));
   }
   log::SetMinLevel(level);
-  absl::Duration shutdown_grace, health_interval;
+  absl::Duration shutdown_grace, health_interval, reload_interval;
   if (!absl::ParseDuration(flags.shutdown_grace, &shutdown_grace) ||
       shutdown_grace < absl::ZeroDuration()) {
     return Fail(absl::InvalidArgumentError(
@@ -55,13 +61,28 @@ int Run(const Flags& flags) {
     return Fail(absl::InvalidArgumentError(
         "--health-interval must be a positive duration such as 5s"));
   }
+  audit::FileAuditLogOptions audit_options;
+  audit_options.fail_closed = !flags.audit_fail_open;
+  if (!absl::ParseDuration(flags.audit_checkpoint_interval,
+                           &audit_options.checkpoint_interval) ||
+      audit_options.checkpoint_interval <= absl::ZeroDuration()) {
+    return Fail(absl::InvalidArgumentError(
+        "--audit-checkpoint-interval must be a positive duration such as "
+        "10s"));
+  }
+  if (!absl::ParseDuration(flags.reload_interval, &reload_interval) ||
+      reload_interval <= absl::ZeroDuration()) {
+    return Fail(absl::InvalidArgumentError(
+        "--reload-interval must be a positive duration such as 30s"));
+  }
 
-  // Block the stop signals in every thread; this one waits for them below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Block the signals in every thread; this one waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   absl::StatusOr<hsm::SecretBytes> pin =
       hsm::ReadSecretFile(flags.pin_file, "PIN file");
@@ -69,59 +90,58 @@ int Run(const Flags& flags) {
   auto module = hsm::Module::Load(flags.module);
   if (!module.ok()) return Fail(module.status());
   hsm::TokenOptions options;
-  options.pool_size = flags.sessions;
+  // The audit writer keeps one session of its own.
+  options.pool_size = flags.sessions + (flags.audit_log.empty() ? 0 : 1);
   auto token = hsm::Token::Open(*module, flags.token, *pin, options);
   pin->Clear();
   if (!token.ok()) return Fail(token.status());
-  auto store = keys::HsmKeyStore::Create(token->get());
+  auto store = keys::HsmKeyStore::Create(token->get(), {});
   if (!store.ok()) return Fail(store.status());
 
+  std::unique_ptr<audit::FileAuditLog> audit_log;
+  if (!flags.audit_log.empty()) {
+    auto opened =
+        audit::FileAuditLog::Open(flags.audit_log, token->get(), audit_options);
+    if (!opened.ok()) return Fail(opened.status());
+    audit_log = std::move(*opened);
+  } else {
+    log::Warning("audit_disabled", "hint=\"pass --audit-log=PATH\"");
+  }
+
   service::ServerConfig config;
+  config.audit = audit_log.get();
   config.listen = flags.listen;
   config.limits.max_identifier_bytes = flags.max_identifier_bytes;
   config.limits.max_batch = flags.max_batch;
   auto server = service::Server::Start(config, store->get());
   if (!server.ok()) return Fail(server.status());
 
-  auto update_health = [&] {
-    absl::Status login = (*token)->EnsureLoggedIn();
-    size_t keys = (*store)->key_count();
-    bool serving = login.ok() && keys > 0;
-    (*server)->SetServing(serving);
-    if (!login.ok()) {
-      log::Error("token_unavailable",
-                 absl::StrCat("reason=", log::Quote(login.message())));
-    } else if (keys == 0) {
-      log::Warning("no_keys",
-                   "health=NOT_SERVING hint=\"import a key with idsign key "
-                   "import\"");
-    }
-    return serving;
-  };
-  bool serving = update_health();
+  service::Maintenance maintenance(
+      token->get(), store->get(), server->get(),
+      {.health_interval = health_interval, .reload_interval = reload_interval});
+  const bool serving = maintenance.CheckHealth();
   log::Info("ready", absl::StrCat("address=", (*server)->address(), " keys=",
                                   (*store)->key_count(), " serving=", serving));
-
-  absl::Notification stopping;
-  std::thread health([&] {
-    bool last = serving;
-    while (!stopping.WaitForNotificationWithTimeout(health_interval)) {
-      bool now = update_health();
-      if (now != last) {
-        log::Info("health_changed",
-                  now ? "status=SERVING" : "status=NOT_SERVING");
-      }
-      last = now;
-    }
-  });
+  maintenance.Start();
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  while (true) {
+    sigwait(&signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    maintenance.Reload("SIGHUP");
+  }
   log::Info("stopping", absl::StrCat("signal=", strsignal(signal_number)));
-  stopping.Notify();
-  health.join();
+  maintenance.Stop();
   (*server)->Shutdown(shutdown_grace);
   server->reset();
+  if (audit_log != nullptr) {
+    absl::Status closed = audit_log->Close();
+    if (!closed.ok()) {
+      log::Error("audit_close_failed",
+                 absl::StrCat("reason=", log::Quote(closed.message())));
+    }
+    audit_log.reset();
+  }
   store->reset();
   token->reset();
   log::Info("stopped");
@@ -137,7 +157,7 @@ int main(int argc, char** argv) {
       "idsignd: the idsign signing server. Computes HMAC-SHA256 user_hash "
       "values with keys held in a PKCS#11 token, over gRPC "
       "(idsign.v1.Signer, grpc.health.v1, server reflection). Stops "
-      "cleanly on SIGTERM or SIGINT.",
+      "cleanly on SIGTERM or SIGINT; re-reads key rings on SIGHUP.",
       "idsignd"};
   app.add_option("--listen", flags.listen,
                  "host:port or unix:/path; plaintext only on loopback or a "
@@ -170,6 +190,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--health-interval", flags.health_interval,
                  "how often the token login is checked")
+      ->capture_default_str();
+  app.add_option("--reload-interval", flags.reload_interval,
+                 "how often key rings are re-read from the token (also on "
+                 "SIGHUP, and when a request names an unknown key)")
+      ->capture_default_str();
+  app.add_option("--audit-log", flags.audit_log,
+                 "append one tamper-evident audit record per Sign, BatchSign "
+                 "and Verify to this file (needs `idsign audit init` once)");
+  app.add_flag("--audit-fail-open", flags.audit_fail_open,
+               "keep signing when the audit log cannot be written (default: "
+               "fail closed with UNAVAILABLE)");
+  app.add_option("--audit-checkpoint-interval", flags.audit_checkpoint_interval,
+                 "how often an HSM-sealed checkpoint is written and the log "
+                 "flushed")
       ->capture_default_str();
   app.add_option("--log-level", flags.log_level,
                  "debug, info, warning or error")

@@ -24,6 +24,8 @@ namespace idsign::service {
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
   Limits limits;
+  // Where Sign, BatchSign and Verify are recorded; null for none. Borrowed.
+  audit::AuditLog* audit = nullptr;
 };
 
 class Server {
@@ -40,7 +42,10 @@ class Server {
   int port() const { return port_; }
   const std::string& address() const { return address_; }
 
+  // Health of "" and "idsign.v1.Signer".
   void SetServing(bool serving);
+  // Health of "idsign.v1.Signer/<key>".
+  void SetKeyServing(const std::string& key, bool serving);
 
   // Stops accepting calls, lets in-flight calls finish for up to `grace`,
   // then cancels the rest. Returns when the server has stopped.

@@ -5,8 +5,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "hsm/status_macros.h"
+#include "service/audited_call.h"
 #include "service/encoding.h"
 #include "service/grpc_status.h"
+#include "service/key_report.h"
 #include "service/keys/key_name.h"
 
 namespace idsign::service {
@@ -24,15 +26,6 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status, rpc));
   return reactor;
-}
-
-v1::KeyOrigin Origin(const hsm::SecretKeyInfo& object) {
-  if (!object.local.has_value()) return v1::KEY_ORIGIN_UNSPECIFIED;
-  return *object.local ? v1::KEY_ORIGIN_GENERATED : v1::KEY_ORIGIN_IMPORTED;
-}
-
-std::span<const uint8_t> AsBytes(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
 }  // namespace
@@ -110,39 +103,53 @@ absl::Status SignerService::DoVerify(const v1::VerifyRequest& request,
 }
 
 absl::Status SignerService::DoListKeys(v1::ListKeysResponse* response) {
-  for (const keys::KeyEntry& entry : store_->List()) {
-    v1::Key* key = response->add_keys();
-    key->set_name(entry.name);
-    key->set_primary_version(entry.primary_version);
-    for (const keys::KeyVersionEntry& version : entry.versions) {
-      v1::KeyVersion* out = key->add_versions();
-      out->set_version(version.version);
-      out->set_check_value(LowerHex(AsBytes(version.object.check_value)));
-      out->set_origin(Origin(version.object));
-      out->set_size_bytes(
-          static_cast<uint32_t>(version.object.value_len.value_or(0)));
-      out->set_object_id(LowerHex(AsBytes(version.object.id)));
-    }
-  }
+  *response = BuildKeyReport(store_->List(), store_->token_description());
   return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* SignerService::Sign(
     grpc::CallbackServerContext* context, const v1::SignRequest* request,
     v1::SignResponse* response) {
-  return Finish(context, DoSign(*request, response), "Sign");
+  AuditedCall call(context, audit_, "Sign", request->key());
+  absl::Status status = call.Precheck();
+  if (status.ok()) status = DoSign(*request, response);
+  if (status.ok()) call.set_versions({response->key_version()});
+  call.set_items(1, status.ok() ? 0 : 1);
+  return Finish(context, call.Finish(status), "Sign");
 }
 
 grpc::ServerUnaryReactor* SignerService::BatchSign(
     grpc::CallbackServerContext* context, const v1::BatchSignRequest* request,
     v1::BatchSignResponse* response) {
-  return Finish(context, DoBatchSign(*request, response), "BatchSign");
+  AuditedCall call(context, audit_, "BatchSign", request->key());
+  absl::Status status = call.Precheck();
+  if (status.ok()) status = DoBatchSign(*request, response);
+  uint64_t failed = 0;
+  std::vector<uint32_t> versions;
+  for (const v1::BatchSignResult& result : response->results()) {
+    if (result.has_error()) {
+      ++failed;
+    } else if (versions.empty()) {
+      versions.push_back(result.response().key_version());
+    }
+  }
+  if (!status.ok()) failed = request->identities_size();
+  call.set_versions(std::move(versions));
+  call.set_items(request->identities_size(), failed);
+  return Finish(context, call.Finish(status), "BatchSign");
 }
 
 grpc::ServerUnaryReactor* SignerService::Verify(
     grpc::CallbackServerContext* context, const v1::VerifyRequest* request,
     v1::VerifyResponse* response) {
-  return Finish(context, DoVerify(*request, response), "Verify");
+  AuditedCall call(context, audit_, "Verify", request->key());
+  absl::Status status = call.Precheck();
+  if (status.ok()) status = DoVerify(*request, response);
+  if (status.ok() && response->valid()) {
+    call.set_versions({response->key_version()});
+  }
+  call.set_items(1, status.ok() && response->valid() ? 0 : 1);
+  return Finish(context, call.Finish(status), "Verify");
 }
 
 grpc::ServerUnaryReactor* SignerService::ListKeys(

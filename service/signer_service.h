@@ -1,16 +1,19 @@
 // SignerService: the idsign.v1.Signer gRPC service.
 //
 // It validates requests (key name, identity rule, limits, MAC format), asks
-// the KeyStore for MACs and maps every status once, at this edge. Handlers
+// the KeyStore for MACs, writes one audit record per Sign, BatchSign and
+// Verify call (see audited_call.h), and maps every status once, at this
+// edge. Handlers
 // run inline on gRPC's callback threads: a MAC costs microseconds, and the
 // session pool bounds concurrent token work.
 //
-// Thread safety: thread-safe. Ownership: borrows the KeyStore, which must
-// outlive the service.
+// Thread safety: thread-safe. Ownership: borrows the KeyStore and the audit
+// log, which must outlive the service.
 #ifndef IDSIGN_SERVICE_SIGNER_SERVICE_H_
 #define IDSIGN_SERVICE_SIGNER_SERVICE_H_
 
 #include "idsign/v1/signer.grpc.pb.h"
+#include "service/audit/audit_log.h"
 #include "service/identity.h"
 #include "service/keys/key_store.h"
 
@@ -18,8 +21,10 @@ namespace idsign::service {
 
 class SignerService final : public v1::Signer::CallbackService {
  public:
-  SignerService(keys::KeyStore* store, Limits limits)
-      : store_(store), limits_(limits) {}
+  // `audit` may be null (no audit trail).
+  SignerService(keys::KeyStore* store, Limits limits,
+                audit::AuditLog* audit = nullptr)
+      : store_(store), limits_(limits), audit_(audit) {}
 
   grpc::ServerUnaryReactor* Sign(grpc::CallbackServerContext* context,
                                  const v1::SignRequest* request,
@@ -47,6 +52,7 @@ class SignerService final : public v1::Signer::CallbackService {
  private:
   keys::KeyStore* const store_;
   const Limits limits_;
+  audit::AuditLog* const audit_;
 };
 
 }  // namespace idsign::service

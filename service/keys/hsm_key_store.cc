@@ -4,6 +4,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "hsm/log.h"
 #include "hsm/status_macros.h"
 
@@ -15,21 +17,58 @@ absl::Status UnknownKey(absl::string_view key) {
       "key \"", key, "\" not found; ListKeys shows the keys this server has"));
 }
 
+absl::Status RefusedVersion(const KeyEntry& key, const KeyVersionEntry& entry,
+                            absl::string_view role) {
+  if (!entry.enabled()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the ", role, " version ", entry.version, " of key \"",
+                     key.name, "\" is not enabled"));
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("version ", entry.version, " of key \"", key.name,
+                   "\" is refused by the custody policy: ",
+                   absl::StrJoin(entry.refusals, "; ")));
+}
+
+absl::Status RefusedKey(const KeyEntry& key) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("key \"", key.name, "\" cannot be used: ", key.problem));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HsmKeyStore>> HsmKeyStore::Create(
-    hsm::Token* token) {
-  std::unique_ptr<HsmKeyStore> store(new HsmKeyStore(token));
+    hsm::Token* token, Options options) {
+  std::unique_ptr<HsmKeyStore> store(new HsmKeyStore(token, options));
   RETURN_IF_ERROR(store->Reload());
   return store;
 }
 
 absl::Status HsmKeyStore::Reload() {
+  absl::MutexLock reload(&reload_mu_);
   ASSIGN_OR_RETURN(hsm::Session session, token_->Acquire());
   ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(session));
   for (const std::string& label : catalog.ambiguous_labels) {
     log::Warning("key_object_ambiguous",
                  absl::StrCat("label=", log::Quote(label)));
+  }
+  std::shared_ptr<const Catalog> previous = Current();
+  for (auto& [name, key] : catalog.keys) {
+    if (key.problem.empty()) continue;
+    auto last = previous ? previous->keys.find(name)
+                         : std::map<std::string, KeyEntry>::const_iterator();
+    if (previous && last != previous->keys.end() &&
+        last->second.problem.empty()) {
+      log::Error("key_ring_broken",
+                 absl::StrCat("key=", log::Quote(name),
+                              " action=keep_last_good reason=",
+                              log::Quote(key.problem)));
+      key = last->second;
+    } else {
+      log::Error("key_refused",
+                 absl::StrCat("key=", log::Quote(name),
+                              " reason=", log::Quote(key.problem)));
+    }
   }
   auto fresh = std::make_shared<const Catalog>(std::move(catalog));
   log::Info("keys_loaded", absl::StrCat("count=", fresh->keys.size()));
@@ -38,41 +77,74 @@ absl::Status HsmKeyStore::Reload() {
   return absl::OkStatus();
 }
 
-size_t HsmKeyStore::key_count() {
+std::shared_ptr<const Catalog> HsmKeyStore::Current() {
   absl::ReaderMutexLock lock(&mu_);
-  return catalog_ ? catalog_->keys.size() : 0;
+  return catalog_;
+}
+
+size_t HsmKeyStore::key_count() {
+  std::shared_ptr<const Catalog> catalog = Current();
+  return catalog ? catalog->keys.size() : 0;
+}
+
+std::vector<std::string> HsmKeyStore::Problems() {
+  std::vector<std::string> problems;
+  for (const auto& [name, key] : Current()->keys) {
+    if (!key.problem.empty()) {
+      problems.push_back(absl::StrCat(name, ": ", key.problem));
+      continue;
+    }
+    for (const KeyVersionEntry& entry : key.versions) {
+      if (!entry.refusals.empty() &&
+          entry.meta.state() != ring::VERSION_STATE_DESTROYED) {
+        problems.push_back(absl::StrCat(name, " v", entry.version, ": ",
+                                        absl::StrJoin(entry.refusals, "; ")));
+      }
+    }
+  }
+  return problems;
 }
 
 std::vector<KeyEntry> HsmKeyStore::List() {
-  std::shared_ptr<const Catalog> catalog;
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    catalog = catalog_;
-  }
   std::vector<KeyEntry> keys;
-  for (const auto& [name, key] : catalog->keys) keys.push_back(key);
+  for (const auto& [name, key] : Current()->keys) keys.push_back(key);
   return keys;
 }
 
 absl::StatusOr<std::shared_ptr<const Catalog>> HsmKeyStore::Snapshot(
     absl::string_view key) {
-  std::shared_ptr<const Catalog> catalog;
+  std::shared_ptr<const Catalog> catalog = Current();
+  if (catalog->keys.count(std::string(key)) > 0) return catalog;
+  bool reload = false;
   {
-    absl::ReaderMutexLock lock(&mu_);
-    catalog = catalog_;
+    absl::MutexLock lock(&reload_mu_);
+    const absl::Time now = absl::Now();
+    if (now - last_unknown_reload_ >= options_.unknown_key_reload_interval) {
+      last_unknown_reload_ = now;
+      reload = true;
+    }
   }
-  if (catalog->keys.find(std::string(key)) == catalog->keys.end()) {
-    return UnknownKey(key);
+  if (reload) {
+    log::Info("key_unknown", "action=reload");
+    RETURN_IF_ERROR(Reload());
+    catalog = Current();
+    if (catalog->keys.count(std::string(key)) > 0) return catalog;
   }
-  return catalog;
+  return UnknownKey(key);
 }
 
 absl::StatusOr<std::pair<uint32_t, CK_OBJECT_HANDLE>> HsmKeyStore::Primary(
     absl::string_view key) {
   ASSIGN_OR_RETURN(std::shared_ptr<const Catalog> catalog, Snapshot(key));
-  const KeyVersionEntry* primary = catalog->keys.at(std::string(key)).Primary();
-  if (primary == nullptr) return UnknownKey(key);
-  return std::make_pair(primary->version, primary->object.handle);
+  const KeyEntry& entry = catalog->keys.at(std::string(key));
+  if (!entry.problem.empty()) return RefusedKey(entry);
+  const KeyVersionEntry* primary = entry.Primary();
+  if (primary == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("key \"", key, "\" has no primary version; promote one"));
+  }
+  if (!primary->usable()) return RefusedVersion(entry, *primary, "primary");
+  return std::make_pair(primary->version, primary->object->handle);
 }
 
 template <typename Op>
@@ -123,11 +195,26 @@ absl::StatusOr<VerifyResult> HsmKeyStore::Verify(absl::string_view key,
   return WithReloadOnStaleHandle([&]() -> absl::StatusOr<VerifyResult> {
     ASSIGN_OR_RETURN(std::shared_ptr<const Catalog> catalog, Snapshot(key));
     const KeyEntry& entry = catalog->keys.at(std::string(key));
-    ASSIGN_OR_RETURN(hsm::Session session, token_->Acquire());
+    if (!entry.problem.empty()) return RefusedKey(entry);
+    std::vector<const KeyVersionEntry*> candidates;
     for (auto it = entry.versions.rbegin(); it != entry.versions.rend(); ++it) {
-      ASSIGN_OR_RETURN(bool valid, hsm::VerifyHmacSha256(
-                                       session, it->object.handle, data, mac));
-      if (valid) return VerifyResult{true, it->version};
+      if (it->version >= entry.min_verify_version && it->usable()) {
+        candidates.push_back(&*it);
+      }
+    }
+    if (candidates.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "key \"", key,
+          "\" has no enabled version at or above its minimum "
+          "verify version ",
+          entry.min_verify_version, " that the custody policy allows"));
+    }
+    ASSIGN_OR_RETURN(hsm::Session session, token_->Acquire());
+    for (const KeyVersionEntry* candidate : candidates) {
+      ASSIGN_OR_RETURN(
+          bool valid,
+          hsm::VerifyHmacSha256(session, candidate->object->handle, data, mac));
+      if (valid) return VerifyResult{true, candidate->version};
     }
     return VerifyResult{false, 0};
   });

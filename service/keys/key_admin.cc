@@ -1,137 +1,174 @@
 #include "service/keys/key_admin.h"
 
-#include <functional>
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "hsm/log.h"
 #include "hsm/objects.h"
 #include "hsm/status_macros.h"
 #include "service/keys/key_name.h"
+#include "service/keys/ring.h"
+#include "service/keys/ring_edit.h"
 
 namespace idsign::keys {
 namespace {
 
 constexpr size_t kObjectIdBytes = 8;
 constexpr size_t kBlockSize = 64;  // SHA-256 block: the RFC 2104 padding bound
+constexpr char kScheme[] = "hmac-sha256";
 
-absl::Mutex& CreationMutex() {
-  static absl::Mutex mu;
-  return mu;
-}
-
-// Creates version 1 of `name` with `create`, refusing to touch an existing
-// name, then reads back what the token stored.
-absl::StatusOr<CreatedKey> CreateFirstVersion(
-    hsm::Token& token, absl::string_view name,
-    const std::function<absl::StatusOr<CK_OBJECT_HANDLE>(
-        hsm::Session&, const hsm::NewKey&)>& create) {
-  RETURN_IF_ERROR(ValidateKeyName(name));
-  if (!token.read_write()) {
-    return absl::FailedPreconditionError(
-        "token was opened read-only; key administration needs read/write");
-  }
-  absl::MutexLock creation(&CreationMutex());
-  ASSIGN_OR_RETURN(hsm::Session session, token.Acquire());
-  ASSIGN_OR_RETURN(Catalog catalog, LoadCatalog(session));
-  for (const std::string& label : catalog.ambiguous_labels) {
-    std::optional<ParsedLabel> parsed = ParseObjectLabel(label);
-    if (parsed && parsed->name == name) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "key \"", name, "\" already exists (several objects are labelled \"",
-          label, "\"); nothing was changed"));
-    }
-  }
-  if (catalog.keys.count(std::string(name)) > 0) {
+// Creates the key object for `version` from `source` and describes it in a
+// new ring entry. The caller adds the entry to the ring.
+absl::StatusOr<std::pair<CreatedKey, ring::Version>> CreateVersionObject(
+    hsm::Token& token, RingEdit& edit, uint32_t version,
+    const KeySource& source, absl::string_view actor) {
+  hsm::Session& session = edit.session;
+  ASSIGN_OR_RETURN(hsm::KeySizeRange range,
+                   token.MechanismKeySizes(CKM_SHA256_HMAC));
+  hsm::NewKey key{ObjectLabel(edit.state.name(), version), ""};
+  ASSIGN_OR_RETURN(auto existing,
+                   hsm::FindSecretKeysByLabel(session, key.label));
+  if (!existing.empty()) {
     return absl::AlreadyExistsError(
-        absl::StrCat("key \"", name, "\" already exists on token \"",
-                     token.description().label, "\"; nothing was changed"));
+        absl::StrCat("a key object labelled \"", key.label,
+                     "\" already exists on the token; nothing was changed"));
   }
-  hsm::NewKey key{ObjectLabel(name, 1), ""};
   ASSIGN_OR_RETURN(key.id, hsm::GenerateRandom(session, kObjectIdBytes));
-  ASSIGN_OR_RETURN(CK_OBJECT_HANDLE handle, create(session, key));
+
+  CreatedKey created;
+  CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
+  if (source.secret != nullptr) {
+    const hsm::SecretBytes& secret = *source.secret;
+    if (secret.empty())
+      return absl::InvalidArgumentError("the secret is empty");
+    if (range.max != 0 && secret.size() > range.max) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the secret is ", secret.size(), " bytes; token \"",
+          token.description().label, "\" accepts HMAC-SHA256 keys of at most ",
+          range.max, " bytes"));
+    }
+    if (secret.size() < range.min && range.min > kBlockSize) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the token's minimum HMAC-SHA256 key size (", range.min,
+          " bytes) exceeds the SHA-256 block size; zero padding would change "
+          "the MAC"));
+    }
+    hsm::SecretBytes stored = secret.PaddedTo(range.min);
+    // Some tokens do not fill CKA_CHECK_VALUE: compute it in the token.
+    ASSIGN_OR_RETURN(std::string sha1,
+                     hsm::Digest(session, CKM_SHA_1, stored.view()));
+    created.check_value = sha1.substr(0, 3);
+    created.secret_bytes = secret.size();
+    created.stored_bytes = stored.size();
+    ASSIGN_OR_RETURN(handle, hsm::ImportHmacKey(session, key, stored));
+  } else {
+    const size_t bytes = source.generate_bytes;
+    if (bytes < range.min || (range.max != 0 && bytes > range.max)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--bytes=", bytes, " is outside the token's HMAC-SHA256 key range [",
+          range.min, ", ", range.max, "]"));
+    }
+    created.secret_bytes = bytes;
+    created.stored_bytes = bytes;
+    ASSIGN_OR_RETURN(handle, hsm::GenerateHmacKey(session, key, bytes));
+  }
 
   ASSIGN_OR_RETURN(auto same_label,
                    hsm::FindSecretKeysByLabel(session, key.label));
+  ASSIGN_OR_RETURN(hsm::SecretKeyInfo info,
+                   hsm::ReadSecretKeyInfo(session, handle));
   if (same_label.size() != 1) {
     absl::Status undo = hsm::DestroyObject(session, handle);
     return absl::AbortedError(
-        absl::StrCat("another writer created key \"", name,
-                     "\" at the same time; this import was undone (",
+        absl::StrCat("another writer created \"", key.label,
+                     "\" at the same time; this change was undone (",
                      undo.ok() ? "ok" : undo.ToString(), ")"));
   }
-  ASSIGN_OR_RETURN(hsm::SecretKeyInfo info,
-                   hsm::ReadSecretKeyInfo(session, handle));
-  CreatedKey created;
-  created.name = std::string(name);
-  created.version = 1;
+  if (!info.check_value.empty()) created.check_value = info.check_value;
+  if (info.value_len.has_value()) created.stored_bytes = *info.value_len;
+  created.name = edit.state.name();
+  created.version = version;
   created.label = key.label;
   created.object_id = key.id;
-  created.check_value = info.check_value;
-  created.stored_bytes = info.value_len.value_or(0);
-  log::Info("key_created",
-            absl::StrCat("key=", log::Quote(name),
-                         " version=1 local=", info.local.value_or(false)));
-  return created;
+
+  ring::Version meta;
+  meta.set_version(version);
+  meta.set_state(ring::VERSION_STATE_ENABLED);
+  meta.set_created_at_unix_ms(NowUnixMs());
+  meta.set_created_by(std::string(actor));
+  meta.set_origin(source.secret != nullptr ? ring::ORIGIN_IMPORTED
+                                           : ring::ORIGIN_GENERATED);
+  meta.set_scheme(kScheme);
+  meta.set_object_id(key.id);
+  meta.set_check_value(created.check_value);
+  return std::make_pair(std::move(created), std::move(meta));
+}
+
+// Adds `version` to the ring and commits; undoes the key object on failure.
+absl::StatusOr<CreatedKey> AddVersion(hsm::Token& token, RingEdit& edit,
+                                      uint32_t version, const KeySource& source,
+                                      bool make_primary,
+                                      absl::string_view actor) {
+  ASSIGN_OR_RETURN(auto created,
+                   CreateVersionObject(token, edit, version, source, actor));
+  *edit.state.add_versions() = created.second;
+  if (make_primary) edit.state.set_primary_version(version);
+  absl::Status committed = CommitRingEdit(edit, actor);
+  if (!committed.ok()) {
+    auto handles =
+        hsm::FindSecretKeysByLabel(edit.session, created.first.label);
+    if (handles.ok()) {
+      for (CK_OBJECT_HANDLE handle : *handles) {
+        (void)hsm::DestroyObject(edit.session, handle);
+      }
+    }
+    return committed;
+  }
+  created.first.primary = make_primary;
+  log::Info("key_version_created",
+            absl::StrCat("key=", log::Quote(edit.state.name()),
+                         " version=", version, " primary=", make_primary));
+  return std::move(created.first);
 }
 
 }  // namespace
 
+absl::StatusOr<CreatedKey> CreateKey(hsm::Token& token, absl::string_view name,
+                                     const KeySource& source,
+                                     absl::string_view actor) {
+  absl::MutexLock lock(&AdminMutex());
+  ASSIGN_OR_RETURN(RingEdit edit,
+                   OpenRingEdit(token, name, /*must_exist=*/false));
+  return AddVersion(token, edit, 1, source, /*make_primary=*/true, actor);
+}
+
 absl::StatusOr<CreatedKey> ImportKey(hsm::Token& token, absl::string_view name,
-                                     const hsm::SecretBytes& secret) {
-  if (secret.empty()) {
-    return absl::InvalidArgumentError("the secret is empty");
-  }
-  ASSIGN_OR_RETURN(hsm::KeySizeRange range,
-                   token.MechanismKeySizes(CKM_SHA256_HMAC));
-  if (range.max != 0 && secret.size() > range.max) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the secret is ", secret.size(), " bytes; token \"",
-        token.description().label, "\" accepts HMAC-SHA256 keys of at most ",
-        range.max, " bytes"));
-  }
-  if (secret.size() < range.min && range.min > kBlockSize) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the token's minimum HMAC-SHA256 key size (", range.min,
-        " bytes) exceeds the SHA-256 block size; zero padding would change "
-        "the MAC"));
-  }
-  hsm::SecretBytes stored = secret.PaddedTo(range.min);
-  std::string check_value;
-  auto created = CreateFirstVersion(
-      token, name,
-      [&](hsm::Session& session,
-          const hsm::NewKey& key) -> absl::StatusOr<CK_OBJECT_HANDLE> {
-        // Some tokens do not fill CKA_CHECK_VALUE: compute it in the token.
-        ASSIGN_OR_RETURN(std::string sha1,
-                         hsm::Digest(session, CKM_SHA_1, stored.view()));
-        check_value = sha1.substr(0, 3);
-        return hsm::ImportHmacKey(session, key, stored);
-      });
-  if (!created.ok()) return created.status();
-  if (created->check_value.empty()) created->check_value = check_value;
-  created->secret_bytes = secret.size();
-  created->stored_bytes = stored.size();
-  return created;
+                                     const hsm::SecretBytes& secret,
+                                     absl::string_view actor) {
+  if (secret.empty()) return absl::InvalidArgumentError("the secret is empty");
+  return CreateKey(token, name, KeySource{&secret, 0}, actor);
 }
 
 absl::StatusOr<CreatedKey> GenerateKey(hsm::Token& token,
-                                       absl::string_view name, size_t bytes) {
-  ASSIGN_OR_RETURN(hsm::KeySizeRange range,
-                   token.MechanismKeySizes(CKM_SHA256_HMAC));
-  if (bytes < range.min || (range.max != 0 && bytes > range.max)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--bytes=", bytes, " is outside the token's HMAC-SHA256 key range [",
-        range.min, ", ", range.max, "]"));
+                                       absl::string_view name, size_t bytes,
+                                       absl::string_view actor) {
+  return CreateKey(token, name, KeySource{nullptr, bytes}, actor);
+}
+
+absl::StatusOr<CreatedKey> RotateKey(hsm::Token& token, absl::string_view name,
+                                     const KeySource& source, bool make_primary,
+                                     absl::string_view actor) {
+  if (source.secret != nullptr && source.secret->empty()) {
+    return absl::InvalidArgumentError("the secret is empty");
   }
-  auto created = CreateFirstVersion(
-      token, name, [&](hsm::Session& session, const hsm::NewKey& key) {
-        return hsm::GenerateHmacKey(session, key, bytes);
-      });
-  if (!created.ok()) return created.status();
-  created->secret_bytes = bytes;
-  if (created->stored_bytes == 0) created->stored_bytes = bytes;
-  return created;
+  absl::MutexLock lock(&AdminMutex());
+  ASSIGN_OR_RETURN(RingEdit edit,
+                   OpenRingEdit(token, name, /*must_exist=*/true));
+  uint32_t next = 1;
+  for (const ring::Version& v : edit.state.versions()) {
+    next = std::max(next, v.version() + 1);
+  }
+  return AddVersion(token, edit, next, source, make_primary, actor);
 }
 
 absl::StatusOr<Catalog> ReadCatalog(hsm::Token& token) {

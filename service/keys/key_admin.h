@@ -1,13 +1,18 @@
-// Key administration straight against a token: import a vendor secret as a
-// new key, generate one inside the token, list what exists. The CLI uses it;
-// the server never does (it needs no write access).
+// Key administration straight against a token, for the CLI: create keys,
+// add versions, change which version signs and verifies, destroy versions.
+// The server never uses it (it needs no write access).
 //
+// Every change is a read-modify-write of the key's sealed ring (ring.h):
+// the ring must verify before it is changed, and is sealed again after.
+// New key objects get the locked-down attributes of hsm::ImportHmacKey.
 // Object creation is serialised within the process (SoftHSM2 2.6.1 can fail
-// on concurrent C_CreateObject). An existing name is never overwritten: the
-// name is checked first, and if a concurrent writer created the same label
-// meanwhile, the new object is destroyed again and the call fails.
+// on concurrent C_CreateObject). An existing name or version is never
+// overwritten; if a ring update fails after a key object was created, the
+// object is destroyed again. Run one administrator command at a time per
+// key: two processes changing the same ring at once can lose one change.
 //
-// Thread safety: the functions are thread-safe. Ownership: borrow the Token.
+// Thread safety: the functions are thread-safe. Ownership: borrow the Token,
+// which must be open read/write.
 #ifndef IDSIGN_SERVICE_KEYS_KEY_ADMIN_H_
 #define IDSIGN_SERVICE_KEYS_KEY_ADMIN_H_
 
@@ -25,6 +30,7 @@ namespace idsign::keys {
 struct CreatedKey {
   std::string name;
   uint32_t version = 0;
+  bool primary = false;
   std::string label;
   std::string object_id;    // raw CKA_ID bytes
   std::string check_value;  // raw: first 3 bytes of SHA-1(stored key)
@@ -32,17 +38,58 @@ struct CreatedKey {
   size_t stored_bytes = 0;  // bytes in the token after padding
 };
 
-// Imports `secret` as version 1 of `name`. A secret shorter than the token's
-// minimum CKM_SHA256_HMAC key size is zero-padded up to it: HMAC pads keys of
-// at most one block with zeros (RFC 2104), so the MACs are identical.
-// ALREADY_EXISTS if the name exists; INVALID_ARGUMENT if the secret is empty
-// or longer than the token's maximum.
-absl::StatusOr<CreatedKey> ImportKey(hsm::Token& token, absl::string_view name,
-                                     const hsm::SecretBytes& secret);
+// Where a new version's key comes from: a vendor secret, or the token's
+// generator.
+struct KeySource {
+  const hsm::SecretBytes* secret = nullptr;  // import when set
+  size_t generate_bytes = 32;                // otherwise generate
+};
 
-// Generates a `bytes`-long key inside the token as version 1 of `name`.
+// Creates key `name` with version 1 as primary. A secret shorter than the
+// token's minimum CKM_SHA256_HMAC key size is zero-padded up to it: HMAC
+// pads keys of at most one block with zeros (RFC 2104), so the MACs are
+// identical. ALREADY_EXISTS if the name exists; INVALID_ARGUMENT if the
+// secret is empty or longer than the token's maximum. `actor` is recorded
+// as created_by.
+absl::StatusOr<CreatedKey> CreateKey(hsm::Token& token, absl::string_view name,
+                                     const KeySource& source,
+                                     absl::string_view actor = "");
+
+// Shorthands for CreateKey.
+absl::StatusOr<CreatedKey> ImportKey(hsm::Token& token, absl::string_view name,
+                                     const hsm::SecretBytes& secret,
+                                     absl::string_view actor = "");
 absl::StatusOr<CreatedKey> GenerateKey(hsm::Token& token,
-                                       absl::string_view name, size_t bytes);
+                                       absl::string_view name, size_t bytes,
+                                       absl::string_view actor = "");
+
+// Adds the next version to an existing key; it becomes primary only with
+// `make_primary`.
+absl::StatusOr<CreatedKey> RotateKey(hsm::Token& token, absl::string_view name,
+                                     const KeySource& source, bool make_primary,
+                                     absl::string_view actor = "");
+
+// Makes `version` the one Sign uses. It must be enabled and allowed by the
+// custody policy, and not below the minimum verify version.
+absl::Status PromoteVersion(hsm::Token& token, absl::string_view name,
+                            uint32_t version, absl::string_view actor = "");
+
+// Verify will accept only versions >= `version` (at most the primary).
+absl::Status SetMinVerifyVersion(hsm::Token& token, absl::string_view name,
+                                 uint32_t version,
+                                 absl::string_view actor = "");
+
+// A disabled version neither signs nor verifies. The primary cannot be
+// disabled. EnableVersion reverses it.
+absl::Status DisableVersion(hsm::Token& token, absl::string_view name,
+                            uint32_t version, absl::string_view actor = "");
+absl::Status EnableVersion(hsm::Token& token, absl::string_view name,
+                           uint32_t version, absl::string_view actor = "");
+
+// Destroys the version's key object (C_DestroyObject) and records it as
+// destroyed. Refused for the primary version.
+absl::Status DestroyVersion(hsm::Token& token, absl::string_view name,
+                            uint32_t version, absl::string_view actor = "");
 
 // The keys on the token, read fresh.
 absl::StatusOr<Catalog> ReadCatalog(hsm::Token& token);

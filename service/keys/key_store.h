@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "hsm/mac.h"
+#include "hsm/module.h"
 #include "service/keys/catalog.h"
 
 namespace idsign::keys {
@@ -47,8 +48,11 @@ class KeyStore {
                                               absl::string_view data,
                                               std::span<const uint8_t> mac) = 0;
 
-  // A snapshot of the keys this store can use.
+  // A snapshot of the keys this store knows, usable or not.
   virtual std::vector<KeyEntry> List() = 0;
+
+  // The token the keys live in.
+  virtual hsm::TokenDescription token_description() = 0;
 };
 
 }  // namespace idsign::keys
