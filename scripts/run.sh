@@ -44,6 +44,10 @@ if ! "$idsign" key list --token="$label" --pin-file="$dev/user.pin" 2>/dev/null 
     --name="$demo_key" --secret-file="$secret_file"
 fi
 
+# The key that seals audit-log checkpoints (idempotent).
+"$idsign" audit init --token="$label" --pin-file="$dev/user.pin" >/dev/null
+audit_log="$dev/audit.log"
+
 cat <<MSG
 
 idsignd is starting on $listen with key "$demo_key" (token "$label").
@@ -56,7 +60,12 @@ The same value computed from the demo secret with OpenSSL:
 
   printf %s 42 | openssl dgst -sha256 -hmac "\$(cat $secret_file)"
 
+Every call is recorded in $audit_log; check its chain with:
+
+  SOFTHSM2_CONF=$SOFTHSM2_CONF $idsign audit verify --token=$label --pin-file=$dev/user.pin $audit_log
+
 Stop the server with Ctrl-C.
 
 MSG
-exec "$idsignd" --listen="$listen" --token="$label" --pin-file="$dev/user.pin"
+exec "$idsignd" --listen="$listen" --token="$label" --pin-file="$dev/user.pin" \
+  --audit-log="$audit_log"
