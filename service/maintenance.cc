@@ -1,5 +1,7 @@
 #include "service/maintenance.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "hsm/log.h"
@@ -86,8 +88,12 @@ void Maintenance::Loop() {
       auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_;
       };
-      if (mu_.AwaitWithTimeout(absl::Condition(&stopping),
-                               options_.health_interval)) {
+      // Wake for whichever is due first: a reload interval shorter than the
+      // health interval must not wait for the next health check.
+      const absl::Duration wait =
+          std::min(options_.health_interval,
+                   std::max(absl::ZeroDuration(), next_reload - absl::Now()));
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), wait)) {
         return;
       }
     }

@@ -88,7 +88,9 @@ Server::~Server() { Shutdown(absl::ZeroDuration()); }
 void Server::SetServing(bool serving) {
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   if (health == nullptr) return;
-  health->SetServingStatus(serving);
+  // Not SetServingStatus(bool): it applies to every registered name, and
+  // would overwrite the per-key entries SetKeyServing keeps.
+  health->SetServingStatus("", serving);
   health->SetServingStatus(v1::Signer::service_full_name(), serving);
 }
 

@@ -71,6 +71,26 @@ TEST(HealthTest, NotServingUntilSetServing) {
   }
 }
 
+// The overall status never overwrites a key's own entry.
+TEST(HealthTest, KeyEntriesAreIndependentOfTheOverallStatus) {
+  auto server = StartServer(&env().store());
+  const std::string refused = "idsign.v1.Signer/refused/key";
+  const std::string good = "idsign.v1.Signer/good/key";
+  server->SetKeyServing("refused/key", false);
+  server->SetKeyServing("good/key", true);
+  for (bool serving : {true, false, true}) {
+    server->SetServing(serving);
+    HealthCheckResponse response;
+    ASSERT_TRUE(CheckHealth(*server, refused, &response).ok());
+    EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
+    ASSERT_TRUE(CheckHealth(*server, good, &response).ok());
+    EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+    ASSERT_TRUE(CheckHealth(*server, "", &response).ok());
+    EXPECT_EQ(response.status(), serving ? HealthCheckResponse::SERVING
+                                         : HealthCheckResponse::NOT_SERVING);
+  }
+}
+
 TEST(HealthTest, UnknownServiceIsNotFound) {
   auto server = StartServer(&env().store());
   server->SetServing(true);

@@ -6,10 +6,9 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/time/clock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
-#include "hsm/objects.h"
-#include "service/keys/key_name.h"
 #include "tests/testing/softhsm_token.h"
 
 namespace idsign::service::testing {
@@ -40,9 +39,11 @@ ServiceEnvironment& ServiceEnvironment::Get() {
 
 ServiceEnvironment::ServiceEnvironment() {
   token_ = TestToken::Get().Open(/*read_write=*/true, /*pool_size=*/4);
+  // Ring timestamps have millisecond precision.
+  created_after_ = absl::FromUnixMillis(absl::ToUnixMillis(absl::Now()));
   auto import = [&](const std::string& name, const std::string& secret) {
     hsm::SecretBytes bytes(secret.data(), secret.size());
-    auto created = keys::ImportKey(*token_, name, bytes);
+    auto created = keys::ImportKey(*token_, name, bytes, kFixtureActor);
     if (!created.ok()) Die("import " + name, created.status());
     auto range = token_->MechanismKeySizes(CKM_SHA256_HMAC);
     if (!range.ok()) Die("key sizes", range.status());
@@ -54,22 +55,25 @@ ServiceEnvironment::ServiceEnvironment() {
   import(kShortKey, kShortSecret);
   import(kRotatedKey, kRotatedSecretV1);
 
-  // A second version of kRotatedKey, created the way a rotation would.
+  // A second version of kRotatedKey, added by a rotation that promotes it.
   {
-    auto session = token_->Acquire();
-    if (!session.ok()) Die("acquire", session.status());
     const std::string secret = kRotatedSecretV2;
-    hsm::NewKey key{keys::ObjectLabel(kRotatedKey, 2), "rotated-v2-id"};
     hsm::SecretBytes bytes(secret.data(), secret.size());
-    auto handle = hsm::ImportHmacKey(*session, key, bytes);
-    if (!handle.ok()) Die("import version 2", handle.status());
-    versions_[{kRotatedKey, 2}] = {secret, secret, key.id};
+    auto created = keys::RotateKey(*token_, kRotatedKey, {&bytes},
+                                   /*make_primary=*/true, kFixtureActor);
+    if (!created.ok())
+      Die("rotate " + std::string(kRotatedKey), created.status());
+    if (created->version != 2 || !created->primary) {
+      Die("rotate", absl::InternalError("version 2 is not the primary"));
+    }
+    versions_[{kRotatedKey, 2}] = {secret, secret, created->object_id};
   }
 
-  auto generated =
-      keys::GenerateKey(*token_, kGeneratedKey, kGeneratedKeyBytes);
+  auto generated = keys::GenerateKey(*token_, kGeneratedKey, kGeneratedKeyBytes,
+                                     kFixtureActor);
   if (!generated.ok()) Die("generate", generated.status());
   versions_[{kGeneratedKey, 1}] = {"", "", generated->object_id};
+  created_before_ = absl::Now() + absl::Milliseconds(1);
 
   auto store = keys::HsmKeyStore::Create(token_.get());
   if (!store.ok()) Die("key store", store.status());

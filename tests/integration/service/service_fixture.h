@@ -6,7 +6,7 @@
 // the expected MACs):
 //   kWebKey      imported, 40-byte secret
 //   kShortKey    imported, 12-byte secret (zero-padded to the token minimum)
-//   kRotatedKey  version 1 imported, version 2 created beside it
+//   kRotatedKey  version 1 imported, version 2 rotated in as primary
 //   kGeneratedKey generated inside the token (secret unknown)
 //
 // Thread safety: Get() is thread-safe; tests use the environment from one
@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "hsm/token.h"
@@ -34,6 +35,8 @@ inline constexpr char kShortKey[] = "intercom/ios/test";
 inline constexpr char kRotatedKey[] = "rotated/key";
 inline constexpr char kGeneratedKey[] = "own/generated";
 inline constexpr size_t kGeneratedKeyBytes = 48;
+// Recorded as created_by of every key version the fixture creates.
+inline constexpr char kFixtureActor[] = "service-fixture@test-host";
 
 // What the tests know about one key version on the token.
 struct KnownVersion {
@@ -54,6 +57,10 @@ class ServiceEnvironment {
                             uint32_t version = 1) const {
     return this->version(key, version).secret;
   }
+  // Every fixture key version was created within [created_after,
+  // created_before].
+  absl::Time created_after() const { return created_after_; }
+  absl::Time created_before() const { return created_before_; }
 
  private:
   ServiceEnvironment();
@@ -61,6 +68,8 @@ class ServiceEnvironment {
   std::unique_ptr<hsm::Token> token_;
   std::unique_ptr<keys::HsmKeyStore> store_;
   std::map<std::pair<std::string, uint32_t>, KnownVersion> versions_;
+  absl::Time created_after_;
+  absl::Time created_before_;
 };
 
 // Starts a plaintext server on 127.0.0.1:0 over `store`; aborts the test

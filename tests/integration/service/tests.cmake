@@ -21,3 +21,26 @@ idsign_test(service_token_fault_test
 target_compile_definitions(service_token_fault_test PRIVATE
   IDSIGN_TEST_FAULT_SHIM="$<TARGET_FILE:idsign_pkcs11_fault_shim>")
 add_dependencies(service_token_fault_test idsign_pkcs11_fault_shim)
+
+# Rotation, promotion and the minimum verify version while a client signs.
+# Each of the following binaries has a token of its own, so the keys one
+# creates never show up in another's ListKeys.
+idsign_test(service_rotation_test
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/service_fixture.cc
+    ${CMAKE_CURRENT_LIST_DIR}/rotation_test.cc
+  LIBS idsign::service)
+
+# The audit trail of Sign, BatchSign and Verify; failing closed.
+idsign_test(service_audit_test
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/service_fixture.cc
+    ${CMAKE_CURRENT_LIST_DIR}/audit_service_test.cc
+  LIBS idsign::service)
+
+# Weak key objects created behind idsign's back; health per key.
+idsign_test(service_policy_test
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/service_fixture.cc
+    ${CMAKE_CURRENT_LIST_DIR}/policy_test.cc
+  LIBS idsign::service)
