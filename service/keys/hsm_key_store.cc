@@ -30,9 +30,34 @@ absl::Status RefusedVersion(const KeyEntry& key, const KeyVersionEntry& entry,
                    absl::StrJoin(entry.refusals, "; ")));
 }
 
+// A key's last good state may stand in for a broken ring only while the key
+// objects it uses are still on the token, unchanged. An object that was
+// replaced or removed must be refused, not served through a stale handle.
+bool ObjectsUnchanged(const KeyEntry& last_good, const KeyEntry& fresh) {
+  for (const KeyVersionEntry& old : last_good.versions) {
+    if (!old.object) continue;
+    const KeyVersionEntry* now = fresh.Find(old.version);
+    if (now == nullptr || !now->object ||
+        now->object->handle != old.object->handle ||
+        now->object->id != old.object->id ||
+        now->object->check_value != old.object->check_value) {
+      return false;
+    }
+  }
+  return true;
+}
+
 absl::Status RefusedKey(const KeyEntry& key) {
-  return absl::FailedPreconditionError(
-      absl::StrCat("key \"", key.name, "\" cannot be used: ", key.problem));
+  // The custody policy's verdict on its objects matters too: whoever must
+  // fix the key needs every reason, not only the first.
+  std::string versions;
+  for (const KeyVersionEntry& entry : key.versions) {
+    if (entry.refusals.empty()) continue;
+    absl::StrAppend(&versions, "; version ", entry.version, ": ",
+                    absl::StrJoin(entry.refusals, "; "));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "key \"", key.name, "\" cannot be used: ", key.problem, versions));
 }
 
 }  // namespace
@@ -58,7 +83,7 @@ absl::Status HsmKeyStore::Reload() {
     auto last = previous ? previous->keys.find(name)
                          : std::map<std::string, KeyEntry>::const_iterator();
     if (previous && last != previous->keys.end() &&
-        last->second.problem.empty()) {
+        last->second.problem.empty() && ObjectsUnchanged(last->second, key)) {
       log::Error("key_ring_broken",
                  absl::StrCat("key=", log::Quote(name),
                               " action=keep_last_good reason=",

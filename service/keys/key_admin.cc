@@ -3,10 +3,12 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "hsm/log.h"
 #include "hsm/objects.h"
 #include "hsm/status_macros.h"
 #include "service/keys/key_name.h"
+#include "service/keys/policy.h"
 #include "service/keys/ring.h"
 #include "service/keys/ring_edit.h"
 
@@ -16,6 +18,33 @@ namespace {
 constexpr size_t kObjectIdBytes = 8;
 constexpr size_t kBlockSize = 64;  // SHA-256 block: the RFC 2104 padding bound
 constexpr char kScheme[] = "hmac-sha256";
+constexpr int kCreateAttempts = 3;
+
+// The attributes of the object just created, if they are what was asked:
+// the only object with its label, with its CKA_ID, allowed by the policy.
+absl::StatusOr<hsm::SecretKeyInfo> CheckStored(hsm::Session& session,
+                                               const hsm::NewKey& key,
+                                               CK_OBJECT_HANDLE handle) {
+  ASSIGN_OR_RETURN(auto same_label,
+                   hsm::FindSecretKeysByLabel(session, key.label));
+  if (same_label.size() != 1) {
+    return absl::AbortedError(absl::StrCat(
+        same_label.size(), " objects carry the label \"", key.label,
+        "\" after creating it (another writer at the same time?)"));
+  }
+  ASSIGN_OR_RETURN(hsm::SecretKeyInfo info,
+                   hsm::ReadSecretKeyInfo(session, handle));
+  std::vector<std::string> violations = PolicyViolations(info);
+  if (info.label != key.label || info.id != key.id || !violations.empty()) {
+    return absl::AbortedError(
+        absl::StrCat("the token stored \"", key.label,
+                     "\" with other attributes than requested (",
+                     violations.empty() ? "label or CKA_ID differ"
+                                        : absl::StrJoin(violations, "; "),
+                     ")"));
+  }
+  return info;
+}
 
 // Creates the key object for `version` from `source` and describes it in a
 // new ring entry. The caller adds the entry to the ring.
@@ -73,19 +102,18 @@ absl::StatusOr<std::pair<CreatedKey, ring::Version>> CreateVersionObject(
     ASSIGN_OR_RETURN(handle, hsm::GenerateHmacKey(session, key, bytes));
   }
 
-  ASSIGN_OR_RETURN(auto same_label,
-                   hsm::FindSecretKeysByLabel(session, key.label));
-  ASSIGN_OR_RETURN(hsm::SecretKeyInfo info,
-                   hsm::ReadSecretKeyInfo(session, handle));
-  if (same_label.size() != 1) {
+  // Read back what the token stored. Anything unexpected (a concurrent
+  // writer, or a token that did not apply the template, as SoftHSM2 2.6.1
+  // can under concurrent object access) undoes the object.
+  absl::StatusOr<hsm::SecretKeyInfo> info = CheckStored(session, key, handle);
+  if (!info.ok()) {
     absl::Status undo = hsm::DestroyObject(session, handle);
-    return absl::AbortedError(
-        absl::StrCat("another writer created \"", key.label,
-                     "\" at the same time; this change was undone (",
-                     undo.ok() ? "ok" : undo.ToString(), ")"));
+    return absl::AbortedError(absl::StrCat(
+        info.status().message(), "; the new key object was ",
+        undo.ok() ? "destroyed" : "NOT destroyed (" + undo.ToString() + ")"));
   }
-  if (!info.check_value.empty()) created.check_value = info.check_value;
-  if (info.value_len.has_value()) created.stored_bytes = *info.value_len;
+  if (!info->check_value.empty()) created.check_value = info->check_value;
+  if (info->value_len.has_value()) created.stored_bytes = *info->value_len;
   created.name = edit.state.name();
   created.version = version;
   created.label = key.label;
@@ -109,8 +137,17 @@ absl::StatusOr<CreatedKey> AddVersion(hsm::Token& token, RingEdit& edit,
                                       uint32_t version, const KeySource& source,
                                       bool make_primary,
                                       absl::string_view actor) {
-  ASSIGN_OR_RETURN(auto created,
-                   CreateVersionObject(token, edit, version, source, actor));
+  // A creation the token garbled was undone; try again a few times.
+  absl::StatusOr<std::pair<CreatedKey, ring::Version>> attempt;
+  for (int i = 0; i < kCreateAttempts; ++i) {
+    attempt = CreateVersionObject(token, edit, version, source, actor);
+    if (!absl::IsAborted(attempt.status())) break;
+    log::Warning("key_create_retry",
+                 absl::StrCat("key=", log::Quote(edit.state.name()),
+                              " version=", version, " reason=",
+                              log::Quote(attempt.status().message())));
+  }
+  ASSIGN_OR_RETURN(auto created, std::move(attempt));
   *edit.state.add_versions() = created.second;
   if (make_primary) edit.state.set_primary_version(version);
   absl::Status committed = CommitRingEdit(edit, actor);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "hsm/data_objects.h"
+#include "hsm/log.h"
 #include "hsm/mac.h"
 #include "hsm/objects.h"
 #include "hsm/status_macros.h"
@@ -53,6 +54,16 @@ absl::StatusOr<CK_OBJECT_HANDLE> FindRingKey(hsm::Session& session) {
 absl::StatusOr<CK_OBJECT_HANDLE> EnsureRingKey(hsm::Session& session) {
   absl::StatusOr<CK_OBJECT_HANDLE> found = FindRingKey(session);
   if (!absl::IsNotFound(found.status())) return found;
+  // Rings without their key: a new ring key would make every existing ring
+  // look tampered with and hide that the key was lost.
+  ASSIGN_OR_RETURN(std::vector<StoredRing> rings, ListRings(session));
+  if (!rings.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the token holds ", rings.size(), " key ring(s) but not the ring key ",
+        kRingMacKeyLabel,
+        " that sealed them; they cannot be checked, and no new ring key is "
+        "created in its place"));
+  }
   hsm::NewKey key{kRingMacKeyLabel, ""};
   ASSIGN_OR_RETURN(key.id, hsm::GenerateRandom(session, 8));
   return hsm::GenerateHmacKey(session, key, kRingKeyBytes);
@@ -136,8 +147,17 @@ absl::Status WriteRing(hsm::Session& session, CK_OBJECT_HANDLE ring_key,
                                         RingLabel(state.name()),
                                         sealed.SerializeAsString())
                       .status());
+  // The new ring is in place and, with the higher generation, is the one
+  // readers select: the change is committed. An old object that cannot be
+  // removed is left for the next change to clean up, not reported as a
+  // failure, which would make the caller undo a committed change.
   for (CK_OBJECT_HANDLE handle : replaced) {
-    RETURN_IF_ERROR(hsm::DestroyObject(session, handle));
+    absl::Status destroyed = hsm::DestroyObject(session, handle);
+    if (!destroyed.ok()) {
+      log::Warning("key_ring_cleanup_failed",
+                   absl::StrCat("key=", log::Quote(state.name()),
+                                " reason=", log::Quote(destroyed.message())));
+    }
   }
   return absl::OkStatus();
 }

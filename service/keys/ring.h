@@ -34,7 +34,8 @@ std::string RingLabel(absl::string_view name);
 absl::StatusOr<CK_OBJECT_HANDLE> FindRingKey(hsm::Session& session);
 
 // FindRingKey, generating the key first if the token has none (needs a
-// read/write session).
+// read/write session). FAILED_PRECONDITION instead if the token holds rings
+// but not their key: it was lost, and a new one would not verify them.
 absl::StatusOr<CK_OBJECT_HANDLE> EnsureRingKey(hsm::Session& session);
 
 // A ring data object as read from the token, before its seal is checked.
@@ -70,6 +71,8 @@ absl::StatusOr<CurrentRing> SelectRing(
 
 // Seals `state` into a new ring object, then destroys `replaced` (the
 // previous ring objects). Readers see the old or the new state, never none.
+// Once the new object exists the change is committed: a previous object
+// that cannot be destroyed is logged and left for the next change.
 absl::Status WriteRing(hsm::Session& session, CK_OBJECT_HANDLE ring_key,
                        const ring::State& state,
                        const std::vector<CK_OBJECT_HANDLE>& replaced);

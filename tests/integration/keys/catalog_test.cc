@@ -1,4 +1,5 @@
-// keys::ReadCatalog: which token objects become logical keys and versions.
+// keys::ReadCatalog: which token objects become logical keys and versions,
+// and which of them are refused.
 #include "service/keys/catalog.h"
 
 #include <gmock/gmock.h>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "hsm/objects.h"
+#include "service/keys/hsm_key_store.h"
 #include "service/keys/key_admin.h"
 #include "service/keys/key_name.h"
 #include "tests/integration/keys/keys_test_util.h"
@@ -20,10 +22,13 @@ namespace {
 using ::idsign::keys::test::ObjectsLabelled;
 using ::idsign::keys::test::Secret;
 using ::idsign::testing::IsOk;
+using ::idsign::testing::StatusIs;
 using ::idsign::testing::TestToken;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::Field;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::Not;
 
 class CatalogTest : public ::testing::Test {
@@ -63,28 +68,77 @@ TEST_F(CatalogTest, ListsCreatedKeysWithTheirObjects) {
     EXPECT_EQ(entry.name, created->name);
     ASSERT_EQ(entry.versions.size(), 1u);
     EXPECT_EQ(entry.primary_version, 1u);
+    EXPECT_EQ(entry.min_verify_version, 1u);
+    EXPECT_EQ(entry.generation, 1u);
+    EXPECT_EQ(entry.problem, "");
     ASSERT_NE(entry.Primary(), nullptr);
-    EXPECT_EQ(entry.Primary()->object.label, created->label);
-    EXPECT_EQ(entry.Primary()->object.id, created->object_id);
-    EXPECT_EQ(entry.Primary()->object.value_len, created->stored_bytes);
+    const KeyVersionEntry& primary = *entry.Primary();
+    EXPECT_TRUE(primary.usable());
+    EXPECT_THAT(primary.refusals, IsEmpty());
+    ASSERT_TRUE(primary.object.has_value());
+    EXPECT_EQ(primary.object->label, created->label);
+    EXPECT_EQ(primary.object->id, created->object_id);
+    EXPECT_EQ(primary.object->value_len, created->stored_bytes);
+    EXPECT_EQ(primary.meta.object_id(), created->object_id);
+    EXPECT_EQ(primary.meta.check_value(), created->check_value);
     EXPECT_EQ(entry.Find(2), nullptr);
   }
 }
 
-TEST_F(CatalogTest, VersionsAreSortedAndTheHighestIsPrimary) {
-  CreateRaw(ObjectLabel("catalog/versions", 3), std::string(32, '3'));
-  CreateRaw(ObjectLabel("catalog/versions", 1), std::string(32, '1'));
-  CreateRaw(ObjectLabel("catalog/versions", 10), std::string(32, 'a'));
+TEST_F(CatalogTest, VersionsAreSortedAndThePrimaryComesFromTheRing) {
+  const std::string name = "catalog/versions";
+  ASSERT_THAT(ImportKey(*token_, name, Secret(std::string(32, '1'))), IsOk());
+  for (char fill : {'2', '3'}) {
+    const hsm::SecretBytes secret = Secret(std::string(32, fill));
+    ASSERT_THAT(
+        RotateKey(*token_, name, KeySource{&secret}, /*make_primary=*/false),
+        IsOk());
+  }
+  ASSERT_THAT(PromoteVersion(*token_, name, 2), IsOk());
   Catalog catalog = Read();
-  ASSERT_EQ(catalog.keys.count("catalog/versions"), 1u);
-  const KeyEntry& entry = catalog.keys.at("catalog/versions");
+  ASSERT_EQ(catalog.keys.count(name), 1u);
+  const KeyEntry& entry = catalog.keys.at(name);
+  EXPECT_THAT(entry.versions,
+              ElementsAre(Field(&KeyVersionEntry::version, 1u),
+                          Field(&KeyVersionEntry::version, 2u),
+                          Field(&KeyVersionEntry::version, 3u)));
+  // Neither the highest version nor the first: the ring decides.
+  EXPECT_EQ(entry.primary_version, 2u);
+  EXPECT_EQ(entry.max_version(), 3u);
+  EXPECT_EQ(entry.problem, "");
+  ASSERT_NE(entry.Find(3), nullptr);
+  ASSERT_TRUE(entry.Find(3)->object.has_value());
+  EXPECT_EQ(entry.Find(3)->object->label, "idsign:catalog/versions:v3");
+}
+
+// Objects idsign did not create (no ring lists them) are shown, sorted, and
+// refused, however well their labels look.
+TEST_F(CatalogTest, ObjectsWithoutARingAreListedButRefused) {
+  CreateRaw(ObjectLabel("catalog/no-ring", 3), std::string(32, '3'));
+  CreateRaw(ObjectLabel("catalog/no-ring", 1), std::string(32, '1'));
+  CreateRaw(ObjectLabel("catalog/no-ring", 10), std::string(32, 'a'));
+  Catalog catalog = Read();
+  ASSERT_EQ(catalog.keys.count("catalog/no-ring"), 1u);
+  const KeyEntry& entry = catalog.keys.at("catalog/no-ring");
   EXPECT_THAT(entry.versions,
               ElementsAre(Field(&KeyVersionEntry::version, 1u),
                           Field(&KeyVersionEntry::version, 3u),
                           Field(&KeyVersionEntry::version, 10u)));
-  EXPECT_EQ(entry.primary_version, 10u);
-  ASSERT_NE(entry.Find(3), nullptr);
-  EXPECT_EQ(entry.Find(3)->object.label, "idsign:catalog/versions:v3");
+  EXPECT_EQ(entry.primary_version, 0u);
+  EXPECT_EQ(entry.Primary(), nullptr);
+  EXPECT_THAT(entry.problem, HasSubstr("no key ring"));
+  for (const KeyVersionEntry& version : entry.versions) {
+    EXPECT_FALSE(version.usable()) << version.version;
+    EXPECT_THAT(version.refusals, Contains(HasSubstr("does not list it")));
+    ASSERT_TRUE(version.object.has_value());
+    EXPECT_EQ(version.object->label,
+              ObjectLabel("catalog/no-ring", version.version));
+  }
+  auto store = HsmKeyStore::Create(token_.get());
+  ASSERT_THAT(store, IsOk());
+  EXPECT_THAT((*store)->Sign("catalog/no-ring", "x"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("no key ring")));
 }
 
 TEST_F(CatalogTest, ForeignObjectsAreIgnored) {
@@ -96,7 +150,8 @@ TEST_F(CatalogTest, ForeignObjectsAreIgnored) {
   for (const auto& [name, entry] : catalog.keys) {
     EXPECT_THAT(ValidateKeyName(name), IsOk());
     for (const KeyVersionEntry& version : entry.versions) {
-      EXPECT_EQ(version.object.label, ObjectLabel(name, version.version));
+      ASSERT_TRUE(version.object.has_value()) << name;
+      EXPECT_EQ(version.object->label, ObjectLabel(name, version.version));
     }
   }
   EXPECT_EQ(catalog.keys.count("catalog/zero"), 0u);
@@ -115,7 +170,9 @@ TEST_F(CatalogTest, NonCanonicalVersionLabelsAreIgnored) {
   ASSERT_EQ(catalog.keys.count("catalog/canonical"), 1u);
   const KeyEntry& entry = catalog.keys.at("catalog/canonical");
   ASSERT_EQ(entry.versions.size(), 1u);
-  EXPECT_EQ(entry.versions[0].object.label, "idsign:catalog/canonical:v1");
+  ASSERT_TRUE(entry.versions[0].object.has_value());
+  EXPECT_EQ(entry.versions[0].object->label, "idsign:catalog/canonical:v1");
+  EXPECT_TRUE(entry.versions[0].usable());
 }
 
 TEST_F(CatalogTest, DuplicateLabelsAreReportedAndLeftOut) {
@@ -130,6 +187,8 @@ TEST_F(CatalogTest, DuplicateLabelsAreReportedAndLeftOut) {
   ASSERT_EQ(catalog.keys.count("catalog/twice"), 1u);
   EXPECT_THAT(catalog.keys.at("catalog/twice").versions,
               ElementsAre(Field(&KeyVersionEntry::version, 2u)));
+  EXPECT_THAT(catalog.keys.at("catalog/twice").problem,
+              HasSubstr("no key ring"));
 }
 
 TEST_F(CatalogTest, ImportOntoAnAmbiguousNameCreatesNothing) {

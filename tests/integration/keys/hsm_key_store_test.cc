@@ -1,5 +1,5 @@
-// HsmKeyStore on the test token: lookup, versions, reload, and recovery from
-// handles that went stale because the object was replaced.
+// HsmKeyStore on the test token: lookup, versions, reload, recovery from
+// stale handles, and refusal of objects changed behind the store's back.
 #include "service/keys/hsm_key_store.h"
 
 #include <gmock/gmock.h>
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "hsm/objects.h"
 #include "service/keys/key_admin.h"
 #include "service/keys/key_name.h"
@@ -28,6 +29,8 @@ using ::idsign::testing::IsOk;
 using ::idsign::testing::OpenSslHmacSha256;
 using ::idsign::testing::StatusIs;
 using ::idsign::testing::TestToken;
+using ::testing::AllOf;
+using ::testing::Contains;
 using ::testing::HasSubstr;
 
 class HsmKeyStoreTest : public ::testing::Test {
@@ -44,10 +47,40 @@ class HsmKeyStoreTest : public ::testing::Test {
     admin_token_.reset();
   }
 
-  void CreateStore() {
-    auto store = HsmKeyStore::Create(server_token_.get());
+  void CreateStore(HsmKeyStore::Options options = {}) {
+    auto store = HsmKeyStore::Create(server_token_.get(), options);
     ASSERT_THAT(store, IsOk());
     store_ = std::move(*store);
+  }
+
+  // The store's entry for `name`, or nullptr.
+  const KeyEntry* Listed(const std::string& name) {
+    listed_ = store_->List();
+    for (const KeyEntry& entry : listed_) {
+      if (entry.name == name) return &entry;
+    }
+    return nullptr;
+  }
+
+  // The handle the store caches for the primary version of `name`.
+  CK_OBJECT_HANDLE CachedPrimaryHandle(const std::string& name) {
+    const KeyEntry* entry = Listed(name);
+    if (entry == nullptr || entry->Primary() == nullptr ||
+        !entry->Primary()->object.has_value()) {
+      ADD_FAILURE() << "no cached object for " << name;
+      return CK_INVALID_HANDLE;
+    }
+    return entry->Primary()->object->handle;
+  }
+
+  // Closes every session of this process on the token. SoftHSM2 then
+  // forgets every object handle it gave out, so the objects are unchanged
+  // but the store's cached handles are stale. Both tokens log in again.
+  void InvalidateEveryHandle() {
+    CK_FUNCTION_LIST* fn = TestToken::Get().module()->fn();
+    ASSERT_EQ(fn->C_CloseAllSessions(server_token_->slot()), CKR_OK);
+    ASSERT_THAT(server_token_->EnsureLoggedIn(), IsOk());
+    ASSERT_THAT(admin_token_->EnsureLoggedIn(), IsOk());
   }
 
   // Destroys the one object behind version 1 of `name` with raw Cryptoki and
@@ -68,6 +101,7 @@ class HsmKeyStoreTest : public ::testing::Test {
   std::unique_ptr<hsm::Token> server_token_;
   std::unique_ptr<hsm::Token> admin_token_;
   std::unique_ptr<HsmKeyStore> store_;
+  std::vector<KeyEntry> listed_;
 };
 
 TEST_F(HsmKeyStoreTest, UnknownKeyIsNotFound) {
@@ -86,14 +120,10 @@ TEST_F(HsmKeyStoreTest, SignsWithPrimaryAndVerifiesEveryVersion) {
   const std::string v1 = "first-secret-0123456789abcdefghij";
   const std::string v2 = "second-secret-0123456789abcdefghi";
   ASSERT_THAT(ImportKey(*admin_token_, "store/rotated", Secret(v1)), IsOk());
-  {
-    auto session = admin_token_->Acquire();
-    ASSERT_THAT(session, IsOk());
-    ASSERT_THAT(
-        hsm::ImportHmacKey(*session, {ObjectLabel("store/rotated", 2), "v2"},
-                           Secret(v2)),
-        IsOk());
-  }
+  const hsm::SecretBytes v2_secret = Secret(v2);
+  ASSERT_THAT(RotateKey(*admin_token_, "store/rotated", KeySource{&v2_secret},
+                        /*make_primary=*/true),
+              IsOk());
   CreateStore();
 
   auto signed_now = store_->Sign("store/rotated", "user-7");
@@ -145,7 +175,11 @@ TEST_F(HsmKeyStoreTest, SignManyOfNothingIsEmpty) {
 }
 
 TEST_F(HsmKeyStoreTest, ReloadPicksUpAKeyImportedAfterCreate) {
-  CreateStore();
+  // Reload-on-unknown (reload_test.cc) is spent first, so that only the
+  // explicit Reload can find the new key.
+  CreateStore(HsmKeyStore::Options{absl::Hours(1)});
+  EXPECT_THAT(store_->Sign("store/spends-the-reload", "u"),
+              StatusIs(absl::StatusCode::kNotFound));
   const size_t before = store_->key_count();
   const std::string secret = "imported-later-secret";
   ASSERT_THAT(ImportKey(*admin_token_, "store/later", Secret(secret)), IsOk());
@@ -164,34 +198,21 @@ TEST_F(HsmKeyStoreTest, StaleHandleIsReloadedOnSign) {
   ASSERT_THAT(ImportKey(*admin_token_, "store/stale", Secret(secret)), IsOk());
   CreateStore();
   ASSERT_THAT(store_->Sign("store/stale", "warm"), IsOk());
+  const CK_OBJECT_HANDLE cached = CachedPrimaryHandle("store/stale");
 
-  CK_OBJECT_HANDLE old_handle = DestroyBehindTheStoresBack("store/stale");
-  ASSERT_THAT(ImportKey(*admin_token_, "store/stale", Secret(secret)), IsOk());
+  InvalidateEveryHandle();
   std::vector<CK_OBJECT_HANDLE> now =
       ObjectsLabelled(*admin_token_, ObjectLabel("store/stale", 1));
   ASSERT_EQ(now.size(), 1u);
   // Otherwise the cached handle would still work and nothing is tested.
-  ASSERT_NE(now[0], old_handle);
+  ASSERT_NE(now[0], cached);
 
   auto result = store_->Sign("store/stale", "user-1");
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(AsString(result->mac), OpenSslHmacSha256(secret, "user-1"));
   EXPECT_EQ(result->version, 1u);
-}
-
-TEST_F(HsmKeyStoreTest, StaleHandleReloadUsesTheReplacementObject) {
-  const std::string old_secret = "old-secret-0123456789abcdefghijk";
-  const std::string new_secret = "new-secret-0123456789abcdefghijk";
-  ASSERT_THAT(ImportKey(*admin_token_, "store/replaced", Secret(old_secret)),
-              IsOk());
-  CreateStore();
-  DestroyBehindTheStoresBack("store/replaced");
-  ASSERT_THAT(ImportKey(*admin_token_, "store/replaced", Secret(new_secret)),
-              IsOk());
-
-  auto signed_one = store_->Sign("store/replaced", "a");
-  ASSERT_THAT(signed_one, IsOk());
-  EXPECT_EQ(AsString(signed_one->mac), OpenSslHmacSha256(new_secret, "a"));
+  // The store reloaded: it now caches the object's new handle.
+  EXPECT_EQ(CachedPrimaryHandle("store/stale"), now[0]);
 }
 
 TEST_F(HsmKeyStoreTest, StaleHandleIsReloadedOnSignManyAndVerify) {
@@ -200,9 +221,8 @@ TEST_F(HsmKeyStoreTest, StaleHandleIsReloadedOnSignManyAndVerify) {
               IsOk());
   CreateStore();
 
-  DestroyBehindTheStoresBack("store/stale-many");
-  ASSERT_THAT(ImportKey(*admin_token_, "store/stale-many", Secret(secret)),
-              IsOk());
+  const CK_OBJECT_HANDLE first = CachedPrimaryHandle("store/stale-many");
+  InvalidateEveryHandle();
   const std::vector<absl::string_view> data = {"a", "b", "c"};
   auto results = store_->SignMany("store/stale-many", data);
   ASSERT_THAT(results, IsOk());
@@ -210,26 +230,69 @@ TEST_F(HsmKeyStoreTest, StaleHandleIsReloadedOnSignManyAndVerify) {
   for (size_t i = 0; i < data.size(); ++i) {
     EXPECT_EQ(AsString((*results)[i].mac), OpenSslHmacSha256(secret, data[i]));
   }
+  const CK_OBJECT_HANDLE second = CachedPrimaryHandle("store/stale-many");
+  EXPECT_NE(second, first);
 
-  DestroyBehindTheStoresBack("store/stale-many");
-  ASSERT_THAT(ImportKey(*admin_token_, "store/stale-many", Secret(secret)),
-              IsOk());
+  InvalidateEveryHandle();
   auto verified = store_->Verify("store/stale-many", "b",
                                  Bytes(OpenSslHmacSha256(secret, "b")));
   ASSERT_THAT(verified, IsOk());
   EXPECT_TRUE(verified->valid);
+  EXPECT_EQ(verified->version, 1u);
+  EXPECT_NE(CachedPrimaryHandle("store/stale-many"), second);
 }
 
-TEST_F(HsmKeyStoreTest, DestroyedKeyBecomesNotFound) {
+// A key object destroyed and re-created behind idsign's back gets a new
+// CKA_ID, so the ring no longer vouches for it. The stale handle makes the
+// store reload, and the reload refuses the key: even the same secret under
+// the same label is not trusted, and the last good state is not kept because
+// its object is gone.
+TEST_F(HsmKeyStoreTest, ObjectReplacedBehindTheStoresBackIsRefused) {
+  const std::string secret = "old-secret-0123456789abcdefghijk";
+  ASSERT_THAT(ImportKey(*admin_token_, "store/replaced", Secret(secret)),
+              IsOk());
+  CreateStore();
+  ASSERT_THAT(store_->Sign("store/replaced", "a"), IsOk());
+  DestroyBehindTheStoresBack("store/replaced");
+  {
+    auto session = admin_token_->Acquire();
+    ASSERT_THAT(session, IsOk());
+    ASSERT_THAT(hsm::ImportHmacKey(
+                    *session, {ObjectLabel("store/replaced", 1), "other-id"},
+                    Secret(secret)),
+                IsOk());
+  }
+
+  EXPECT_THAT(store_->Sign("store/replaced", "a"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("replaced behind idsign's back")));
+  EXPECT_THAT(store_->Verify("store/replaced", "a",
+                             Bytes(OpenSslHmacSha256(secret, "a"))),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("replaced behind idsign's back")));
+  const KeyEntry* listed = Listed("store/replaced");
+  ASSERT_NE(listed, nullptr);
+  EXPECT_THAT(listed->problem, HasSubstr("replaced behind idsign's back"));
+  EXPECT_THAT(store_->Problems(),
+              Contains(AllOf(HasSubstr("store/replaced"),
+                             HasSubstr("replaced behind idsign's back"))));
+}
+
+// The ring still lists the version, so the key stays known; the version is
+// refused because its object is missing.
+TEST_F(HsmKeyStoreTest, ObjectDestroyedBehindTheStoresBackIsRefused) {
   ASSERT_THAT(ImportKey(*admin_token_, "store/destroyed", Secret("gone-soon")),
               IsOk());
   CreateStore();
   DestroyBehindTheStoresBack("store/destroyed");
   EXPECT_THAT(store_->Sign("store/destroyed", "x"),
-              StatusIs(absl::StatusCode::kNotFound));
-  for (const KeyEntry& entry : store_->List()) {
-    EXPECT_NE(entry.name, "store/destroyed");
-  }
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("missing from the token")));
+  const KeyEntry* listed = Listed("store/destroyed");
+  ASSERT_NE(listed, nullptr);
+  ASSERT_NE(listed->Primary(), nullptr);
+  EXPECT_FALSE(listed->Primary()->object.has_value());
+  EXPECT_FALSE(listed->Primary()->usable());
 }
 
 }  // namespace

@@ -17,3 +17,29 @@ idsign_test(keys_hsm_key_store_test
 idsign_test(keys_custody_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/custody_test.cc
   LIBS idsign::keys)
+idsign_test(keys_ring_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/ring_test.cc
+  LIBS idsign::keys)
+# Destroys the ring key, so it needs a token of its own.
+idsign_test(keys_ring_key_loss_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/ring_key_loss_test.cc
+  LIBS idsign::keys)
+idsign_test(keys_lifecycle_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/lifecycle_test.cc
+  LIBS idsign::keys)
+idsign_test(keys_verify_versions_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/verify_versions_test.cc
+  LIBS idsign::keys)
+idsign_test(keys_report_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/report_test.cc
+  LIBS idsign::service)
+idsign_test(keys_reload_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/reload_test.cc
+  LIBS idsign::keys)
+# Also creates a weak key with pkcs11-tool (OpenSC).
+find_program(IDSIGN_PKCS11_TOOL pkcs11-tool)
+idsign_test(keys_policy_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/policy_test.cc
+  LIBS idsign::keys)
+target_compile_definitions(keys_policy_test PRIVATE
+  IDSIGN_TEST_PKCS11_TOOL="${IDSIGN_PKCS11_TOOL}")
