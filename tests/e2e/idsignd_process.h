@@ -1,0 +1,74 @@
+// Helpers for end-to-end tests of the built binaries on the test token:
+// running `idsign` with the token's flags, and IdsigndProcess, an idsignd
+// child whose readiness is read from grpc.health.v1.
+//
+// Thread safety: an IdsigndProcess is driven by one thread. Ownership:
+// IdsigndProcess owns the child and kills it (SIGKILL) on destruction if it is
+// still running.
+#ifndef IDSIGN_TESTS_E2E_IDSIGND_PROCESS_H_
+#define IDSIGN_TESTS_E2E_IDSIGND_PROCESS_H_
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/e2e/subprocess.h"
+
+namespace idsign::e2e {
+
+// --token, --pin-file and --pkcs11-module for the test token.
+std::vector<std::string> TokenFlags();
+
+// Runs the idsign binary with `args`.
+RunResult RunIdsign(const std::vector<std::string>& args,
+                    const std::string& stdin_text = "");
+
+// Writes `secret` to a scratch file and imports it as key `name`.
+RunResult ImportKey(const std::string& name, const std::string& secret);
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreeLoopbackPort();
+
+class IdsigndProcess {
+ public:
+  // Starts idsignd on the test token, listening on `listen`, with
+  // `extra_flags` appended. nullptr (reason in *error) if it cannot spawn.
+  static std::unique_ptr<IdsigndProcess> Start(
+      const std::string& listen, const std::vector<std::string>& extra_flags,
+      std::string* error);
+
+  // Waits for idsignd's "listening" log line, then polls grpc.health.v1
+  // Check until the server reports SERVING. Fails if the process ends or
+  // `deadline` passes first. The connection it used is closed on return: a
+  // gRPC C++ client does not read from an idle connection (no call, no
+  // polling thread), so it would not answer idsignd's GOAWAY at shutdown,
+  // and idsignd would wait out its --shutdown-grace.
+  ::testing::AssertionResult WaitUntilServing(
+      std::chrono::milliseconds deadline = std::chrono::seconds(30));
+
+  // The gRPC target clients use ("unix:/path" or "127.0.0.1:port").
+  const std::string& target() const { return target_; }
+  Subprocess& process() { return *process_; }
+
+  // Everything idsignd wrote to stderr (its log) so far.
+  std::string log() const { return ReadFileOrEmpty(stderr_path_); }
+
+  // Sends `signal` and waits at most `timeout` for the process to end.
+  // Returns its wait status, or nullopt if it is still running.
+  std::optional<int> StopWith(int signal, std::chrono::milliseconds timeout);
+
+ private:
+  IdsigndProcess() = default;
+
+  std::unique_ptr<Subprocess> process_;
+  std::string target_;
+  std::string stderr_path_;
+};
+
+}  // namespace idsign::e2e
+
+#endif  // IDSIGN_TESTS_E2E_IDSIGND_PROCESS_H_

@@ -1,0 +1,43 @@
+# End-to-end tests: the built idsign and idsignd binaries run as child
+# processes on the test binary's own SoftHSM2 token.
+add_library(idsign_e2e_support
+  ${CMAKE_CURRENT_LIST_DIR}/idsignd_process.cc
+  ${CMAKE_CURRENT_LIST_DIR}/subprocess.cc
+  ${CMAKE_CURRENT_LIST_DIR}/unix_relay.cc)
+target_link_libraries(idsign_e2e_support
+  PUBLIC idsign::testing idsign::proto gRPC::grpc++)
+
+# Usage, key administration and start-up refusals: no server left running.
+idsign_test(e2e_cli_test
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/help_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/key_commands_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/startup_test.cc
+  LIBS idsign_e2e_support)
+
+# sign, verify and batch-sign against idsignd; what its log may contain.
+idsign_test(e2e_client_test
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/client_commands_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/log_hygiene_test.cc
+  LIBS idsign_e2e_support)
+
+# Stop signals, with and without a call in flight.
+idsign_test(e2e_shutdown_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/shutdown_test.cc
+  LIBS idsign_e2e_support)
+
+# Key lifecycle through the binaries: reload (SIGHUP and periodic) while
+# another process rotates, health per key, and the custody report checked
+# against the token.
+idsign_test(e2e_lifecycle_test
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/lifecycle_e2e_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/custody_e2e_test.cc
+  LIBS idsign_e2e_support)
+
+# The audit trail through the binaries: two writers, verify, tampering, and
+# failing closed on an unwritable log.
+idsign_test(e2e_audit_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/audit_e2e_test.cc
+  LIBS idsign_e2e_support idsign::audit)
