@@ -36,7 +36,10 @@ std::string RequestId(grpc::CallbackServerContext* context) {
 AuditedCall::AuditedCall(grpc::CallbackServerContext* context,
                          audit::AuditLog* log, absl::string_view operation,
                          absl::string_view key)
-    : log_(log), start_(absl::Now()) {
+    : log_(log), start_(log != nullptr ? absl::Now() : absl::InfinitePast()) {
+  // Without an audit log there is nothing to record or correlate, and the
+  // request id and peer cost measurable time per call.
+  if (log_ == nullptr) return;
   record_.time = start_;
   record_.request_id = RequestId(context);
   record_.caller = context->peer().substr(0, kMaxCaller);
@@ -50,9 +53,9 @@ absl::Status AuditedCall::Precheck() const {
 }
 
 absl::Status AuditedCall::Finish(absl::Status status) {
+  if (log_ == nullptr) return status;
   record_.outcome = status.code();
   record_.latency_us = absl::ToInt64Microseconds(absl::Now() - start_);
-  if (log_ == nullptr) return status;
   absl::Status appended = log_->Append(std::move(record_));
   if (!appended.ok()) {
     log::Error("audit_record_refused",
