@@ -5,7 +5,9 @@
 
 #include <iostream>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "service/audit/file_audit_log.h"
 
 namespace idsign::cli {
@@ -31,6 +33,9 @@ int RecordLifecycle(const AdminFlags& flags, hsm::Token& token,
                     const LifecycleEvent& event, const absl::Status& outcome) {
   if (flags.audit_log.empty()) return kExitOk;
   audit::Record record;
+  static absl::BitGen bitgen;
+  record.request_id =
+      absl::StrFormat("cli-%016x", absl::Uniform<uint64_t>(bitgen));
   record.caller = Actor();
   record.operation = event.operation;
   record.key = event.key;

@@ -121,6 +121,16 @@ int RunIdsign(int argc, char** argv) {
   AddCustodyCommands(&app, &action);
   AddAuditCommands(&app, &action);
   AddClientCommands(&app, &action);
+  // CLI11 would only say that a subcommand is required.
+  bool known = argc < 2 || argv[1][0] == '-';
+  for (const CLI::App* command : app.get_subcommands({})) {
+    known = known || command->get_name() == argv[1];
+  }
+  if (!known) {
+    std::cerr << "idsign: unknown command \"" << argv[1]
+              << "\"; run idsign --help for the list\n";
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
