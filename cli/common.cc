@@ -6,6 +6,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "hsm/log.h"
+#include "hsm/process.h"
 #include "hsm/secret.h"
 #include "hsm/status_macros.h"
 
@@ -29,8 +30,7 @@ void AddTokenFlags(CLI::App* command, TokenFlags* flags) {
 
 absl::StatusOr<TokenAccess> OpenToken(const TokenFlags& flags,
                                       bool read_write) {
-  ASSIGN_OR_RETURN(hsm::SecretBytes pin,
-                   hsm::ReadSecretFile(flags.pin_file, "PIN file"));
+  ASSIGN_OR_RETURN(hsm::SecretBytes pin, hsm::ReadPinFile(flags.pin_file));
   TokenAccess access;
   ASSIGN_OR_RETURN(access.module, hsm::Module::Load(flags.module));
   hsm::TokenOptions options;
@@ -137,6 +137,8 @@ int RunIdsign(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
+  // Key commands hold PINs and secrets in memory.
+  (void)hsm::DisableCoreDumps();
   log::Level level;
   if (!log::ParseLevel(log_level, &level)) {
     return UsageError("--log-level must be debug, info, warning or error");

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace idsign::hsm {
 
@@ -110,6 +111,17 @@ absl::StatusOr<SecretBytes> ReadSecretFile(const std::string& path,
         absl::StrCat(what, " ", path, " is empty"));
   }
   return SecretBytes(buffer.data(), total);
+}
+
+absl::StatusOr<SecretBytes> ReadPinFile(const std::string& path) {
+  struct stat st;
+  if (!path.empty() && ::stat(path.c_str(), &st) == 0 &&
+      (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "PIN file ", path, " is accessible to group or others (mode ",
+        absl::StrFormat("%04o", st.st_mode & 07777), "); run chmod 600 on it"));
+  }
+  return ReadSecretFile(path, "PIN file");
 }
 
 }  // namespace idsign::hsm

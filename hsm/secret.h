@@ -55,6 +55,10 @@ class SecretBytes {
 absl::StatusOr<SecretBytes> ReadSecretFile(const std::string& path,
                                            absl::string_view what);
 
+// ReadSecretFile for a PIN, which is refused (PERMISSION_DENIED, saying how
+// to fix it) when the file is readable or writable by group or others.
+absl::StatusOr<SecretBytes> ReadPinFile(const std::string& path);
+
 }  // namespace idsign::hsm
 
 #endif  // IDSIGN_HSM_SECRET_H_

@@ -12,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "hsm/log.h"
 #include "hsm/module.h"
+#include "hsm/process.h"
 #include "hsm/secret.h"
 #include "hsm/token.h"
 #include "service/audit/file_audit_log.h"
@@ -33,6 +34,7 @@ struct Flags {
   std::string shutdown_grace = "4s";
   std::string health_interval = "5s";
   std::string reload_interval = "30s";
+  bool allow_core_dumps = false;
   std::string audit_log;
   bool audit_fail_open = false;
   std::string audit_checkpoint_interval = "10s";
@@ -51,6 +53,11 @@ int Run(const Flags& flags) {
         "--log-level must be debug, info, warning or error"));
   }
   log::SetMinLevel(level);
+  if (!flags.allow_core_dumps) {
+    // The process holds the PIN; a core file would too.
+    absl::Status hardened = hsm::DisableCoreDumps();
+    if (!hardened.ok()) return Fail(hardened);
+  }
   absl::Duration shutdown_grace, health_interval, reload_interval;
   if (!absl::ParseDuration(flags.shutdown_grace, &shutdown_grace) ||
       shutdown_grace < absl::ZeroDuration()) {
@@ -85,8 +92,7 @@ int Run(const Flags& flags) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  absl::StatusOr<hsm::SecretBytes> pin =
-      hsm::ReadSecretFile(flags.pin_file, "PIN file");
+  absl::StatusOr<hsm::SecretBytes> pin = hsm::ReadPinFile(flags.pin_file);
   if (!pin.ok()) return Fail(pin.status());
   auto module = hsm::Module::Load(flags.module);
   if (!module.ok()) return Fail(module.status());
@@ -210,6 +216,9 @@ int main(int argc, char** argv) {
                  "how often an HSM-sealed checkpoint is written and the log "
                  "flushed")
       ->capture_default_str();
+  app.add_flag("--allow-core-dumps", flags.allow_core_dumps,
+               "let the process dump core (off by default: it holds the "
+               "PIN)");
   app.add_option("--log-level", flags.log_level,
                  "debug, info, warning or error")
       ->capture_default_str();

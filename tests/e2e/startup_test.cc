@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -86,6 +87,20 @@ TEST_F(StartupTest, UnreadablePinFileIsRefused) {
                   "--pkcs11-module=" + TestToken::module_path()});
   ExpectNeverServed(result);
   EXPECT_THAT(result.stderr_text, HasSubstr("/nonexistent/user.pin"))
+      << result.Describe();
+}
+
+TEST_F(StartupTest, PinFileReadableByOthersIsRefused) {
+  const std::string pin_file =
+      TestToken::Get().WriteFile("shared.pin", TestToken::Get().pin() + "\n");
+  ASSERT_EQ(::chmod(pin_file.c_str(), 0644), 0);
+  RunResult result =
+      RunIdsignd({"--listen=127.0.0.1:0", "--token=" + TestToken::Get().label(),
+                  "--pin-file=" + pin_file,
+                  "--pkcs11-module=" + TestToken::module_path()});
+  ExpectNeverServed(result);
+  EXPECT_THAT(result.stderr_text, HasSubstr("chmod 600")) << result.Describe();
+  EXPECT_THAT(result.stderr_text, Not(HasSubstr(TestToken::Get().pin())))
       << result.Describe();
 }
 
