@@ -75,7 +75,9 @@ void Maintenance::Reload(absl::string_view reason) {
                                              "reason=",
                                              log::Quote(status.message())));
   } else {
-    log::Info("reloaded", absl::StrCat("trigger=", reason));
+    // Periodic reloads are routine; only the asked-for ones are news.
+    log::Write(reason == "interval" ? log::Level::kDebug : log::Level::kInfo,
+               "reloaded", absl::StrCat("trigger=", reason));
   }
   CheckHealth();
 }

@@ -96,7 +96,10 @@ absl::Status HsmKeyStore::Reload() {
     }
   }
   auto fresh = std::make_shared<const Catalog>(std::move(catalog));
-  log::Info("keys_loaded", absl::StrCat("count=", fresh->keys.size()));
+  const bool changed =
+      previous == nullptr || previous->keys.size() != fresh->keys.size();
+  log::Write(changed ? log::Level::kInfo : log::Level::kDebug, "keys_loaded",
+             absl::StrCat("count=", fresh->keys.size()));
   absl::MutexLock lock(&mu_);
   catalog_ = std::move(fresh);
   return absl::OkStatus();
