@@ -46,11 +46,14 @@ int Sign(const IdentityFlags& flags) {
   if (!problem.empty()) return UsageError(problem);
   absl::StatusOr<absl::Time> deadline = Deadline(flags.server);
   if (!deadline.ok()) return ReportError(deadline.status());
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      Connect(flags.server);
+  if (!channel.ok()) return ReportError(channel.status());
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(*deadline));
   v1::SignResponse response;
-  grpc::Status status = v1::Signer::NewStub(Connect(flags.server))
-                            ->Sign(&context, request, &response);
+  grpc::Status status =
+      v1::Signer::NewStub(*channel)->Sign(&context, request, &response);
   if (!status.ok()) return ReportRpcError(status);
   std::cout << response.user_hash() << "\n";
   return kExitOk;
@@ -64,11 +67,14 @@ int Verify(const IdentityFlags& flags) {
   if (!problem.empty()) return UsageError(problem);
   absl::StatusOr<absl::Time> deadline = Deadline(flags.server);
   if (!deadline.ok()) return ReportError(deadline.status());
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      Connect(flags.server);
+  if (!channel.ok()) return ReportError(channel.status());
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(*deadline));
   v1::VerifyResponse response;
-  grpc::Status status = v1::Signer::NewStub(Connect(flags.server))
-                            ->Verify(&context, request, &response);
+  grpc::Status status =
+      v1::Signer::NewStub(*channel)->Verify(&context, request, &response);
   if (!status.ok()) return ReportRpcError(status);
   if (!response.valid()) {
     std::cout << "invalid\n";
@@ -106,7 +112,10 @@ int BatchSign(const BatchFlags& flags) {
     identities.push_back(std::move(identity));
   }
 
-  auto stub = v1::Signer::NewStub(Connect(flags.server));
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      Connect(flags.server);
+  if (!channel.ok()) return ReportError(channel.status());
+  auto stub = v1::Signer::NewStub(*channel);
   std::vector<v1::BatchSignResult> results;
   results.reserve(identities.size());
   for (size_t start = 0; start < identities.size(); start += flags.chunk) {

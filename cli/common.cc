@@ -1,10 +1,14 @@
 #include "cli/common.h"
 
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "cli/admin.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
 #include "hsm/log.h"
 #include "hsm/process.h"
 #include "hsm/secret.h"
@@ -50,10 +54,65 @@ void AddServerFlags(CLI::App* command, ServerFlags* flags) {
       ->add_option("--timeout", flags->timeout,
                    "deadline of each call, e.g. 500ms, 10s")
       ->capture_default_str();
+  command->add_option("--tls-ca", flags->tls_ca,
+                      "connect with TLS, trusting this PEM CA bundle for the "
+                      "server's certificate");
+  command->add_option("--tls-cert", flags->tls_cert,
+                      "PEM client certificate for mutual TLS (needs "
+                      "--tls-key and --tls-ca)");
+  command->add_option("--tls-key", flags->tls_key,
+                      "PEM private key of --tls-cert");
+  command->add_option("--tls-server-name", flags->tls_server_name,
+                      "name to check in the server's certificate instead of "
+                      "the --server host");
 }
 
-std::shared_ptr<grpc::Channel> Connect(const ServerFlags& flags) {
-  return grpc::CreateChannel(flags.server, grpc::InsecureChannelCredentials());
+namespace {
+
+absl::StatusOr<std::string> ReadPem(absl::string_view flag,
+                                    const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || text.str().find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, "=", path, ": cannot read a PEM file from that path"));
+  }
+  return text.str();
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(
+    const ServerFlags& flags) {
+  const bool tls = !flags.tls_ca.empty();
+  if (flags.tls_cert.empty() != flags.tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert and --tls-key go together: give both or neither");
+  }
+  if (!tls && (!flags.tls_cert.empty() || !flags.tls_server_name.empty())) {
+    return absl::InvalidArgumentError(
+        "--tls-cert, --tls-key and --tls-server-name need --tls-ca (the CA "
+        "that issued the server's certificate)");
+  }
+  if (!tls) {
+    return grpc::CreateChannel(flags.server,
+                               grpc::InsecureChannelCredentials());
+  }
+  grpc::SslCredentialsOptions options;
+  ASSIGN_OR_RETURN(options.pem_root_certs, ReadPem("--tls-ca", flags.tls_ca));
+  if (!flags.tls_cert.empty()) {
+    ASSIGN_OR_RETURN(options.pem_cert_chain,
+                     ReadPem("--tls-cert", flags.tls_cert));
+    ASSIGN_OR_RETURN(options.pem_private_key,
+                     ReadPem("--tls-key", flags.tls_key));
+  }
+  grpc::ChannelArguments arguments;
+  if (!flags.tls_server_name.empty()) {
+    arguments.SetSslTargetNameOverride(flags.tls_server_name);
+  }
+  return grpc::CreateCustomChannel(flags.server, grpc::SslCredentials(options),
+                                   arguments);
 }
 
 absl::StatusOr<absl::Time> Deadline(const ServerFlags& flags) {

@@ -48,10 +48,20 @@ absl::StatusOr<TokenAccess> OpenToken(const TokenFlags& flags, bool read_write);
 struct ServerFlags {
   std::string server = "127.0.0.1:50051";
   std::string timeout = "10s";
+  // TLS: with a CA the channel uses TLS; cert and key add a client
+  // certificate; server_name overrides the name checked in the server's
+  // certificate.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
 };
 void AddServerFlags(CLI::App* command, ServerFlags* flags);
 
-std::shared_ptr<grpc::Channel> Connect(const ServerFlags& flags);
+// A channel to --server: plaintext, or TLS with --tls-ca. INVALID_ARGUMENT
+// for inconsistent TLS flags or an unreadable file.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(
+    const ServerFlags& flags);
 // The call deadline from --timeout; InvalidArgument if it does not parse.
 absl::StatusOr<absl::Time> Deadline(const ServerFlags& flags);
 

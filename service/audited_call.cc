@@ -5,6 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "hsm/log.h"
+#include "service/caller_identity.h"
 
 namespace idsign::service {
 namespace {
@@ -42,7 +43,7 @@ AuditedCall::AuditedCall(grpc::CallbackServerContext* context,
   if (log_ == nullptr) return;
   record_.time = start_;
   record_.request_id = RequestId(context);
-  record_.caller = context->peer().substr(0, kMaxCaller);
+  record_.caller = CallerIdentity(*context).substr(0, kMaxCaller);
   record_.operation = std::string(operation);
   record_.key = std::string(key.substr(0, 256));
   context->AddInitialMetadata("x-request-id", record_.request_id);

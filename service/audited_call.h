@@ -3,9 +3,10 @@
 //
 // With an audit log, it takes the request id from the caller's
 // "x-request-id" metadata (letters, digits and ".:_-", at most 64) or makes
-// one, echoes it in the response's initial metadata, and records the peer as
-// the caller. Without one, it does nothing. With an audit log
-// configured, Precheck() refuses (UNAVAILABLE) before any signing when the
+// one, echoes it in the response's initial metadata, and records the caller
+// (see caller_identity.h: the client certificate's identity under mutual
+// TLS, the peer address otherwise). Without one, it does nothing. With an audit
+// log configured, Precheck() refuses (UNAVAILABLE) before any signing when the
 // log cannot record, and Finish() turns a record the log refused into
 // UNAVAILABLE, so no MAC leaves the server without its audit record.
 // Records never hold identifiers: only the key, versions, counts, outcome

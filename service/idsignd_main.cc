@@ -39,6 +39,9 @@ struct Flags {
   bool audit_fail_open = false;
   std::string audit_checkpoint_interval = "10s";
   std::string log_level = "info";
+  std::string tls_cert;
+  std::string tls_key;
+  std::string client_ca;
 };
 
 int Fail(const absl::Status& status) {
@@ -84,6 +87,14 @@ int Run(const Flags& flags) {
         "--reload-interval must be a positive duration such as 30s"));
   }
 
+  service::TlsFiles tls{.cert = flags.tls_cert,
+                        .key = flags.tls_key,
+                        .client_ca = flags.client_ca,
+                        .refresh = reload_interval};
+  if (absl::Status checked = service::CheckTlsFlags(tls); !checked.ok()) {
+    return Fail(checked);
+  }
+
   // Block the signals in every thread; this one waits for them below.
   sigset_t signals;
   sigemptyset(&signals);
@@ -118,6 +129,7 @@ int Run(const Flags& flags) {
   service::ServerConfig config;
   config.audit = audit_log.get();
   config.listen = flags.listen;
+  config.tls = tls;
   config.limits.max_identifier_bytes = flags.max_identifier_bytes;
   config.limits.max_batch = flags.max_batch;
   auto server = service::Server::Start(config, store->get());
@@ -174,6 +186,14 @@ int main(int argc, char** argv) {
                  "host:port or unix:/path; plaintext only on loopback or a "
                  "unix socket")
       ->capture_default_str();
+  app.add_option("--tls-cert", flags.tls_cert,
+                 "serve TLS (1.2 or later) with this PEM certificate chain; "
+                 "needs --tls-key. With TLS, --listen may be any address");
+  app.add_option("--tls-key", flags.tls_key, "PEM private key of --tls-cert");
+  app.add_option("--client-ca", flags.client_ca,
+                 "require mutual TLS: clients must present a certificate "
+                 "issued by this PEM CA bundle; the audit log names them by "
+                 "its URI SAN, else DNS SAN, else CN");
   app.add_option("--pkcs11-module", flags.module,
                  "PKCS#11 module (.so) of the HSM")
       ->capture_default_str();
@@ -204,7 +224,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--reload-interval", flags.reload_interval,
                  "how often key rings are re-read from the token (also on "
-                 "SIGHUP, and when a request names an unknown key)")
+                 "SIGHUP, and when a request names an unknown key), and how "
+                 "often the TLS files are checked for changes")
       ->capture_default_str();
   app.add_option("--audit-log", flags.audit_log,
                  "append one tamper-evident audit record per Sign, BatchSign "

@@ -78,7 +78,7 @@ absl::Status CheckPlaintextAllowed(const ListenAddress& address) {
   return absl::FailedPreconditionError(absl::StrCat(
       "refusing to serve plaintext on ", address.grpc_uri,
       ": TLS is required on any address other than loopback (127.0.0.0/8, "
-      "[::1], localhost) or a unix: socket"));
+      "[::1], localhost) or a unix: socket; pass --tls-cert and --tls-key"));
 }
 
 }  // namespace idsign::service

@@ -38,7 +38,14 @@ bool UnixSocketIsLive(const std::string& path) {
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     const ServerConfig& config, keys::KeyStore* store) {
   ASSIGN_OR_RETURN(ListenAddress address, ParseListenAddress(config.listen));
-  RETURN_IF_ERROR(CheckPlaintextAllowed(address));
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      grpc::InsecureServerCredentials();
+  if (config.tls.enabled()) {
+    ASSIGN_OR_RETURN(credentials, MakeServerTls(config.tls));
+  } else {
+    RETURN_IF_ERROR(CheckTlsFlags(config.tls));
+    RETURN_IF_ERROR(CheckPlaintextAllowed(address));
+  }
   if (address.is_unix) {
     // A stale socket from a previous run would make the bind fail. A live
     // one belongs to a running server: taking its path over would strand it.
@@ -63,7 +70,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   // gRPC sets SO_REUSEPORT by default, which lets a second server bind a
   // port in use and silently share its connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(address.grpc_uri, grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(address.grpc_uri, credentials,
                            address.is_unix ? nullptr : &server->port_);
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
@@ -78,7 +85,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
           : absl::StrCat(config.listen.substr(0, config.listen.rfind(':')), ":",
                          server->port_);
   server->SetServing(false);
-  log::Info("listening", absl::StrCat("address=", server->address_,
+  // Without TLS the line stays as it always was.
+  const std::string transport = !config.tls.enabled() ? ""
+                                : config.tls.client_ca.empty()
+                                    ? " transport=tls"
+                                    : " transport=mtls";
+  log::Info("listening", absl::StrCat("address=", server->address_, transport,
                                       " max_request_bytes=", max_request));
   return server;
 }

@@ -17,6 +17,7 @@
 #include "grpcpp/server.h"
 #include "service/identity.h"
 #include "service/keys/key_store.h"
+#include "service/server_tls.h"
 #include "service/signer_service.h"
 
 namespace idsign::service {
@@ -26,13 +27,17 @@ struct ServerConfig {
   Limits limits;
   // Where Sign, BatchSign and Verify are recorded; null for none. Borrowed.
   audit::AuditLog* audit = nullptr;
+  // With a certificate and key, the port serves TLS (mutual TLS with a
+  // client CA) and may be any address; without, plaintext.
+  TlsFiles tls;
 };
 
 class Server {
  public:
-  // Checks the address (plaintext only on loopback or unix), binds and
-  // starts serving. FAILED_PRECONDITION for a refused address, UNAVAILABLE
-  // when the port cannot be bound.
+  // Checks the address (plaintext only on loopback or unix; TLS anywhere)
+  // and the TLS files, binds and starts serving. FAILED_PRECONDITION for a
+  // refused address, INVALID_ARGUMENT for bad TLS flags or files,
+  // UNAVAILABLE when the port cannot be bound.
   static absl::StatusOr<std::unique_ptr<Server>> Start(
       const ServerConfig& config, keys::KeyStore* store);
 

@@ -109,8 +109,12 @@ std::unique_ptr<IdsigndProcess> IdsigndProcess::Start(
   grpc::ChannelArguments arguments;
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+  if (!server_name_.empty()) arguments.SetSslTargetNameOverride(server_name_);
   auto stub = grpc::health::v1::Health::NewStub(grpc::CreateCustomChannel(
-      target_, grpc::InsecureChannelCredentials(), arguments));
+      target_,
+      credentials_ != nullptr ? credentials_
+                              : grpc::InsecureChannelCredentials(),
+      arguments));
   std::string last;
   while (std::chrono::steady_clock::now() < give_up) {
     if (std::optional<int> status = process_->WaitFor(std::chrono::seconds(0));

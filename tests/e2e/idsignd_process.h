@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "grpcpp/security/credentials.h"
 #include "tests/e2e/subprocess.h"
 
 namespace idsign::e2e {
@@ -50,8 +51,19 @@ class IdsigndProcess {
   ::testing::AssertionResult WaitUntilServing(
       std::chrono::milliseconds deadline = std::chrono::seconds(30));
 
-  // The gRPC target clients use ("unix:/path" or "127.0.0.1:port").
+  // The gRPC target clients use ("unix:/path" or "127.0.0.1:port"); the
+  // --listen address unless set here (e.g. when listening on 0.0.0.0).
   const std::string& target() const { return target_; }
+  void set_target(const std::string& target) { target_ = target; }
+
+  // How WaitUntilServing connects: plaintext unless set. A non-empty
+  // `server_name` overrides the name checked in the server's certificate.
+  void set_channel_credentials(
+      std::shared_ptr<grpc::ChannelCredentials> credentials,
+      const std::string& server_name = "") {
+    credentials_ = std::move(credentials);
+    server_name_ = server_name;
+  }
   Subprocess& process() { return *process_; }
 
   // Everything idsignd wrote to stderr (its log) so far.
@@ -67,6 +79,8 @@ class IdsigndProcess {
   std::unique_ptr<Subprocess> process_;
   std::string target_;
   std::string stderr_path_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  std::string server_name_;
 };
 
 }  // namespace idsign::e2e

@@ -234,8 +234,9 @@ TEST_F(ReloadTest, SighupPicksUpARotationByAnotherProcess) {
 // No signal: the periodic reload alone picks the rotation up, whatever the
 // health-check interval.
 TEST_F(ReloadTest, ReloadIntervalPicksUpARotationByAnotherProcess) {
+  // Periodic reloads are logged at debug level.
   Start("reload/interval/prod",
-        {"--reload-interval=1s", "--health-interval=1h"});
+        {"--reload-interval=1s", "--health-interval=1h", "--log-level=debug"});
   RotateInAnotherProcess();
   ASSERT_TRUE(loop_->AwaitVersion(2, 20)) << server_->log();
   EXPECT_THAT(server_->log(), HasSubstr("trigger=interval"));

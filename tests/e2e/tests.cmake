@@ -41,3 +41,14 @@ idsign_test(e2e_lifecycle_test
 idsign_test(e2e_audit_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/audit_e2e_test.cc
   LIBS idsign_e2e_support idsign::audit)
+
+# TLS and mutual TLS through the binaries, with throwaway CAs made by the
+# openssl command-line tool.
+find_program(OPENSSL_BINARY openssl REQUIRED)
+idsign_test(e2e_tls_test
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/tls_e2e_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/test_ca.cc
+  LIBS idsign_e2e_support idsign::audit)
+target_compile_definitions(e2e_tls_test PRIVATE
+  IDSIGN_TEST_OPENSSL="${OPENSSL_BINARY}")

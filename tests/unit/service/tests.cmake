@@ -11,3 +11,6 @@ idsign_test(service_listen_address_test
 idsign_test(service_grpc_status_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/grpc_status_test.cc
   LIBS idsign::service)
+idsign_test(service_caller_identity_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/caller_identity_test.cc
+  LIBS idsign::service)
