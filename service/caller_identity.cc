@@ -39,12 +39,15 @@ PeerCertificateNames CertificateNamesOf(const grpc::AuthContext& auth) {
   return names;
 }
 
-std::string CallerIdentity(const grpc::ServerContextBase& context) {
+std::string AuthenticatedIdentity(const grpc::ServerContextBase& context) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-  if (auth != nullptr) {
-    std::string identity = IdentityFromCertificate(CertificateNamesOf(*auth));
-    if (!identity.empty()) return identity;
-  }
+  if (auth == nullptr) return "";
+  return IdentityFromCertificate(CertificateNamesOf(*auth));
+}
+
+std::string CallerIdentity(const grpc::ServerContextBase& context) {
+  std::string identity = AuthenticatedIdentity(context);
+  if (!identity.empty()) return identity;
   return context.peer();
 }
 

@@ -33,6 +33,10 @@ std::string IdentityFromCertificate(const PeerCertificateNames& names);
 // peer presented no verified certificate.
 PeerCertificateNames CertificateNamesOf(const grpc::AuthContext& auth);
 
+// The identity of `context`'s verified client certificate; empty when the
+// caller presented none (plaintext, or TLS without a client certificate).
+std::string AuthenticatedIdentity(const grpc::ServerContextBase& context);
+
 // The caller of `context`'s RPC: the certificate identity if there is one,
 // otherwise the peer address.
 std::string CallerIdentity(const grpc::ServerContextBase& context);

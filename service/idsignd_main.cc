@@ -16,6 +16,8 @@
 #include "hsm/secret.h"
 #include "hsm/token.h"
 #include "service/audit/file_audit_log.h"
+#include "service/call_limiter.h"
+#include "service/caller_policy.h"
 #include "service/keys/hsm_key_store.h"
 #include "service/maintenance.h"
 #include "service/server.h"
@@ -42,6 +44,10 @@ struct Flags {
   std::string tls_cert;
   std::string tls_key;
   std::string client_ca;
+  std::string policy;
+  double rate_limit = 0;
+  double rate_burst = 0;
+  uint32_t max_inflight = 1024;
 };
 
 int Fail(const absl::Status& status) {
@@ -95,6 +101,23 @@ int Run(const Flags& flags) {
     return Fail(checked);
   }
 
+  if (flags.rate_burst > 0 && flags.rate_limit <= 0) {
+    return Fail(absl::InvalidArgumentError("--rate-burst needs --rate-limit"));
+  }
+  std::unique_ptr<service::CallerPolicy> policy;
+  if (!flags.policy.empty()) {
+    auto opened = service::CallerPolicy::Open(flags.policy);
+    if (!opened.ok()) return Fail(opened.status());
+    policy = std::move(*opened);
+  } else {
+    log::Warning("policy_disabled",
+                 "detail=\"no --policy: every caller that can connect may use "
+                 "every key\" hint=\"pass --policy=FILE\"");
+  }
+  service::CallLimiter limiter({.rate = flags.rate_limit,
+                                .burst = flags.rate_burst,
+                                .max_inflight = flags.max_inflight});
+
   // Block the signals in every thread; this one waits for them below.
   sigset_t signals;
   sigemptyset(&signals);
@@ -130,6 +153,7 @@ int Run(const Flags& flags) {
   config.audit = audit_log.get();
   config.listen = flags.listen;
   config.tls = tls;
+  config.guards = {.policy = policy.get(), .limiter = &limiter};
   config.limits.max_identifier_bytes = flags.max_identifier_bytes;
   config.limits.max_batch = flags.max_batch;
   auto server = service::Server::Start(config, store->get());
@@ -137,7 +161,11 @@ int Run(const Flags& flags) {
 
   service::Maintenance maintenance(
       token->get(), store->get(), server->get(),
-      {.health_interval = health_interval, .reload_interval = reload_interval});
+      {.health_interval = health_interval,
+       .reload_interval = reload_interval,
+       .on_reload = [&policy](absl::string_view trigger) {
+         if (policy != nullptr) policy->Reload(trigger).IgnoreError();
+       }});
   const bool serving = maintenance.CheckHealth();
   log::Info("ready", absl::StrCat("address=", (*server)->address(), " keys=",
                                   (*store)->key_count(), " serving=", serving));
@@ -180,7 +208,8 @@ int main(int argc, char** argv) {
       "idsignd: the idsign signing server. Computes HMAC-SHA256 user_hash "
       "values with keys held in a PKCS#11 token, over gRPC "
       "(idsign.v1.Signer, grpc.health.v1, server reflection). Stops "
-      "cleanly on SIGTERM or SIGINT; re-reads key rings on SIGHUP.",
+      "cleanly on SIGTERM or SIGINT; re-reads key rings and the --policy file "
+      "on SIGHUP.",
       "idsignd"};
   app.add_option("--listen", flags.listen,
                  "host:port or unix:/path; plaintext only on loopback or a "
@@ -194,6 +223,23 @@ int main(int argc, char** argv) {
                  "require mutual TLS: clients must present a certificate "
                  "issued by this PEM CA bundle; the audit log names them by "
                  "its URI SAN, else DNS SAN, else CN");
+  app.add_option("--policy", flags.policy,
+                 "JSON caller policy: which mutual-TLS identities may run "
+                 "which operations on which keys (default deny; re-read on "
+                 "SIGHUP and every --reload-interval)");
+  app.add_option("--rate-limit", flags.rate_limit,
+                 "calls per second allowed to each caller (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--rate-burst", flags.rate_burst,
+                 "calls a caller may make at once before --rate-limit "
+                 "applies (0: max(1, --rate-limit))")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-inflight", flags.max_inflight,
+                 "most calls served at once; more get RESOURCE_EXHAUSTED "
+                 "(0: no cap)")
+      ->capture_default_str();
   app.add_option("--pkcs11-module", flags.module,
                  "PKCS#11 module (.so) of the HSM")
       ->capture_default_str();

@@ -79,6 +79,7 @@ void Maintenance::Reload(absl::string_view reason) {
     log::Write(reason == "interval" ? log::Level::kDebug : log::Level::kInfo,
                "reloaded", absl::StrCat("trigger=", reason));
   }
+  if (options_.on_reload) options_.on_reload(reason);
   CheckHealth();
 }
 

@@ -1,5 +1,6 @@
 // Maintenance: idsignd's background upkeep. It checks the token login,
-// reloads the key catalog (periodically and on demand, e.g. SIGHUP), and
+// reloads the key catalog and whatever Options::on_reload names
+// (periodically and on demand, e.g. SIGHUP), and
 // keeps the health service in step:
 //   - ""and "idsign.v1.Signer": SERVING while the token is logged in and at
 //     least one key can sign;
@@ -15,6 +16,7 @@
 #ifndef IDSIGN_SERVICE_MAINTENANCE_H_
 #define IDSIGN_SERVICE_MAINTENANCE_H_
 
+#include <functional>
 #include <set>
 #include <string>
 #include <thread>
@@ -33,6 +35,9 @@ class Maintenance {
   struct Options {
     absl::Duration health_interval = absl::Seconds(5);
     absl::Duration reload_interval = absl::Seconds(30);
+    // Also run on every Reload (e.g. re-reading the caller policy), with
+    // the trigger; may be empty.
+    std::function<void(absl::string_view trigger)> on_reload;
   };
 
   Maintenance(hsm::Token* token, keys::HsmKeyStore* store, Server* server,

@@ -61,8 +61,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   std::unique_ptr<Server> server(new Server());
-  server->service_ =
-      std::make_unique<SignerService>(store, config.limits, config.audit);
+  server->service_ = std::make_unique<SignerService>(
+      store, config.limits, config.audit, config.guards);
   grpc::ServerBuilder builder;
   const size_t max_request = MaxRequestBytes(config.limits);
   builder.SetMaxReceiveMessageSize(static_cast<int>(

@@ -30,6 +30,8 @@ struct ServerConfig {
   // With a certificate and key, the port serves TLS (mutual TLS with a
   // client CA) and may be any address; without, plaintext.
   TlsFiles tls;
+  // Caller policy and load limits; off when null. Borrowed.
+  CallGuards guards;
 };
 
 class Server {

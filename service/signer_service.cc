@@ -3,9 +3,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "hsm/status_macros.h"
 #include "service/audited_call.h"
+#include "service/caller_identity.h"
 #include "service/encoding.h"
 #include "service/grpc_status.h"
 #include "service/key_report.h"
@@ -27,6 +29,54 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
   reactor->Finish(ToGrpcStatus(status, rpc));
   return reactor;
 }
+
+// The peer address without its port, so that a plaintext caller's
+// connections share one rate-limit bucket.
+std::string PeerHost(const grpc::CallbackServerContext& context) {
+  std::string peer = context.peer();
+  if (absl::StartsWith(peer, "ipv4:") || absl::StartsWith(peer, "ipv6:")) {
+    const size_t colon = peer.rfind(':');
+    if (colon > 5) peer.resize(colon);
+  }
+  return peer;
+}
+
+// One call's admission through the CallGuards; holds its in-flight slot
+// until destroyed.
+class Admission {
+ public:
+  Admission(const CallGuards& guards, grpc::CallbackServerContext* context,
+            Operation operation, absl::string_view key) {
+    if (guards.limiter != nullptr) {
+      status_ = guards.limiter->Enter();
+      if (!status_.ok()) return;
+      limiter_ = guards.limiter;
+    }
+    const bool rate_limited =
+        guards.limiter != nullptr && guards.limiter->limits_rate();
+    if (guards.policy == nullptr && !rate_limited) return;
+    const std::string identity = AuthenticatedIdentity(*context);
+    if (guards.policy != nullptr) {
+      status_ = guards.policy->Check(identity, operation, key);
+      if (!status_.ok()) return;
+    }
+    if (rate_limited) {
+      status_ = guards.limiter->TakeToken(identity.empty() ? PeerHost(*context)
+                                                           : identity);
+    }
+  }
+  ~Admission() {
+    if (limiter_ != nullptr) limiter_->Exit();
+  }
+  Admission(const Admission&) = delete;
+  Admission& operator=(const Admission&) = delete;
+
+  const absl::Status& status() const { return status_; }
+
+ private:
+  CallLimiter* limiter_ = nullptr;
+  absl::Status status_;
+};
 
 }  // namespace
 
@@ -111,7 +161,9 @@ grpc::ServerUnaryReactor* SignerService::Sign(
     grpc::CallbackServerContext* context, const v1::SignRequest* request,
     v1::SignResponse* response) {
   AuditedCall call(context, audit_, "Sign", request->key());
-  absl::Status status = call.Precheck();
+  Admission admission(guards_, context, Operation::kSign, request->key());
+  absl::Status status = admission.status();
+  if (status.ok()) status = call.Precheck();
   if (status.ok()) status = DoSign(*request, response);
   if (status.ok()) call.set_versions({response->key_version()});
   call.set_items(1, status.ok() ? 0 : 1);
@@ -122,7 +174,9 @@ grpc::ServerUnaryReactor* SignerService::BatchSign(
     grpc::CallbackServerContext* context, const v1::BatchSignRequest* request,
     v1::BatchSignResponse* response) {
   AuditedCall call(context, audit_, "BatchSign", request->key());
-  absl::Status status = call.Precheck();
+  Admission admission(guards_, context, Operation::kBatchSign, request->key());
+  absl::Status status = admission.status();
+  if (status.ok()) status = call.Precheck();
   if (status.ok()) status = DoBatchSign(*request, response);
   uint64_t failed = 0;
   std::vector<uint32_t> versions;
@@ -143,7 +197,9 @@ grpc::ServerUnaryReactor* SignerService::Verify(
     grpc::CallbackServerContext* context, const v1::VerifyRequest* request,
     v1::VerifyResponse* response) {
   AuditedCall call(context, audit_, "Verify", request->key());
-  absl::Status status = call.Precheck();
+  Admission admission(guards_, context, Operation::kVerify, request->key());
+  absl::Status status = admission.status();
+  if (status.ok()) status = call.Precheck();
   if (status.ok()) status = DoVerify(*request, response);
   if (status.ok() && response->valid()) {
     call.set_versions({response->key_version()});
@@ -155,7 +211,10 @@ grpc::ServerUnaryReactor* SignerService::Verify(
 grpc::ServerUnaryReactor* SignerService::ListKeys(
     grpc::CallbackServerContext* context, const v1::ListKeysRequest*,
     v1::ListKeysResponse* response) {
-  return Finish(context, DoListKeys(response), "ListKeys");
+  Admission admission(guards_, context, Operation::kListKeys, "");
+  absl::Status status = admission.status();
+  if (status.ok()) status = DoListKeys(response);
+  return Finish(context, status, "ListKeys");
 }
 
 }  // namespace idsign::service

@@ -3,28 +3,38 @@
 // It validates requests (key name, identity rule, limits, MAC format), asks
 // the KeyStore for MACs, writes one audit record per Sign, BatchSign and
 // Verify call (see audited_call.h), and maps every status once, at this
-// edge. Handlers
+// edge. With CallGuards, every call first takes an in-flight slot, then
+// passes the caller policy (by its mutual-TLS identity) and the caller's
+// rate limit (see caller_policy.h, call_limiter.h). Handlers
 // run inline on gRPC's callback threads: a MAC costs microseconds, and the
 // session pool bounds concurrent token work.
 //
-// Thread safety: thread-safe. Ownership: borrows the KeyStore and the audit
-// log, which must outlive the service.
+// Thread safety: thread-safe. Ownership: borrows the KeyStore, the audit
+// log and the guards, which must outlive the service.
 #ifndef IDSIGN_SERVICE_SIGNER_SERVICE_H_
 #define IDSIGN_SERVICE_SIGNER_SERVICE_H_
 
 #include "idsign/v1/signer.grpc.pb.h"
 #include "service/audit/audit_log.h"
+#include "service/call_limiter.h"
+#include "service/caller_policy.h"
 #include "service/identity.h"
 #include "service/keys/key_store.h"
 
 namespace idsign::service {
 
+// Who may call, and how much. Null members are off. Borrowed.
+struct CallGuards {
+  const CallerPolicy* policy = nullptr;
+  CallLimiter* limiter = nullptr;
+};
+
 class SignerService final : public v1::Signer::CallbackService {
  public:
   // `audit` may be null (no audit trail).
   SignerService(keys::KeyStore* store, Limits limits,
-                audit::AuditLog* audit = nullptr)
-      : store_(store), limits_(limits), audit_(audit) {}
+                audit::AuditLog* audit = nullptr, CallGuards guards = {})
+      : store_(store), limits_(limits), audit_(audit), guards_(guards) {}
 
   grpc::ServerUnaryReactor* Sign(grpc::CallbackServerContext* context,
                                  const v1::SignRequest* request,
@@ -53,6 +63,7 @@ class SignerService final : public v1::Signer::CallbackService {
   keys::KeyStore* const store_;
   const Limits limits_;
   audit::AuditLog* const audit_;
+  const CallGuards guards_;
 };
 
 }  // namespace idsign::service

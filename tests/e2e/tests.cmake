@@ -52,3 +52,12 @@ idsign_test(e2e_tls_test
   LIBS idsign_e2e_support idsign::audit)
 target_compile_definitions(e2e_tls_test PRIVATE
   IDSIGN_TEST_OPENSSL="${OPENSSL_BINARY}")
+
+# Caller policy and limits through the binaries, over mutual TLS.
+idsign_test(e2e_policy_test
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/policy_e2e_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/test_ca.cc
+  LIBS idsign_e2e_support)
+target_compile_definitions(e2e_policy_test PRIVATE
+  IDSIGN_TEST_OPENSSL="${OPENSSL_BINARY}")

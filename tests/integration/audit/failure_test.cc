@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/time/clock.h"
 #include "service/audit/audit_key.h"
 #include "service/audit/file_audit_log.h"
 #include "service/audit/verify.h"
@@ -202,7 +203,15 @@ TEST_F(AuditFailureTest, FullQueueFailsClosed) {
   ForeignLock lock(path);
   ASSERT_TRUE(lock.locked());
 
-  int accepted = 0;
+  // Let the writer take a first record and block on the lock, so the queue
+  // cannot drain while the rest of the test looks at it.
+  ASSERT_THAT(log->Append(MakeRecord(100)), IsOk());
+  int accepted = 1;
+  for (int i = 0; i < 2000 && log->Stats().queued != 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(log->Stats().queued, 0u);
+
   absl::Status refused;
   for (int i = 0; i < 10 && refused.ok(); ++i) {
     refused = log->Append(MakeRecord(i));

@@ -14,3 +14,9 @@ idsign_test(service_grpc_status_test
 idsign_test(service_caller_identity_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/caller_identity_test.cc
   LIBS idsign::service)
+idsign_test(service_caller_policy_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/caller_policy_test.cc
+  LIBS idsign::service)
+idsign_test(service_call_limiter_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/call_limiter_test.cc
+  LIBS idsign::service)
