@@ -1,6 +1,7 @@
 // idsign sign | verify | batch-sign: clients of a running idsignd.
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -39,22 +40,36 @@ std::string FillIdentity(const IdentityFlags& flags, v1::Identity* identity) {
   return "";
 }
 
+// Makes one unary call to idsignd with --server, --timeout and the TLS
+// flags. Returns the exit code to stop with, or nullopt on success.
+template <typename Request, typename Response>
+std::optional<int> CallSigner(
+    const ServerFlags& server,
+    grpc::Status (v1::Signer::Stub::*method)(grpc::ClientContext*,
+                                             const Request&, Response*),
+    const Request& request, Response* response) {
+  absl::StatusOr<absl::Time> deadline = Deadline(server);
+  if (!deadline.ok()) return ReportError(deadline.status());
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Connect(server);
+  if (!channel.ok()) return ReportError(channel.status());
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(*deadline));
+  auto stub = v1::Signer::NewStub(*channel);
+  grpc::Status status = ((*stub).*method)(&context, request, response);
+  if (!status.ok()) return ReportRpcError(status);
+  return std::nullopt;
+}
+
 int Sign(const IdentityFlags& flags) {
   v1::SignRequest request;
   request.set_key(flags.key);
   std::string problem = FillIdentity(flags, request.mutable_identity());
   if (!problem.empty()) return UsageError(problem);
-  absl::StatusOr<absl::Time> deadline = Deadline(flags.server);
-  if (!deadline.ok()) return ReportError(deadline.status());
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-      Connect(flags.server);
-  if (!channel.ok()) return ReportError(channel.status());
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(*deadline));
   v1::SignResponse response;
-  grpc::Status status =
-      v1::Signer::NewStub(*channel)->Sign(&context, request, &response);
-  if (!status.ok()) return ReportRpcError(status);
+  if (std::optional<int> exit = CallSigner(
+          flags.server, &v1::Signer::Stub::Sign, request, &response)) {
+    return *exit;
+  }
   std::cout << response.user_hash() << "\n";
   return kExitOk;
 }
@@ -65,17 +80,11 @@ int Verify(const IdentityFlags& flags) {
   request.set_user_hash(flags.user_hash);
   std::string problem = FillIdentity(flags, request.mutable_identity());
   if (!problem.empty()) return UsageError(problem);
-  absl::StatusOr<absl::Time> deadline = Deadline(flags.server);
-  if (!deadline.ok()) return ReportError(deadline.status());
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-      Connect(flags.server);
-  if (!channel.ok()) return ReportError(channel.status());
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(*deadline));
   v1::VerifyResponse response;
-  grpc::Status status =
-      v1::Signer::NewStub(*channel)->Verify(&context, request, &response);
-  if (!status.ok()) return ReportRpcError(status);
+  if (std::optional<int> exit = CallSigner(
+          flags.server, &v1::Signer::Stub::Verify, request, &response)) {
+    return *exit;
+  }
   if (!response.valid()) {
     std::cout << "invalid\n";
     return kExitInvalid;
