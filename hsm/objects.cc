@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "hsm/status_macros.h"
 
 namespace idsign::hsm {
@@ -88,6 +89,19 @@ absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> FindObjects(
   RETURN_IF_ERROR(status);
   RETURN_IF_ERROR(final_status);
   return found;
+}
+
+std::string KeyTypeName(CK_KEY_TYPE type) {
+  switch (type) {
+    case CKK_GENERIC_SECRET:
+      return "CKK_GENERIC_SECRET";
+    case CKK_SHA256_HMAC:
+      return "CKK_SHA256_HMAC";
+    case CKK_AES:
+      return "CKK_AES";
+    default:
+      return absl::StrFormat("CKK_0x%lx", type);
+  }
 }
 
 absl::StatusOr<SecretKeyInfo> ReadSecretKeyInfo(Session& session,

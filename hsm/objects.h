@@ -37,6 +37,9 @@ struct SecretKeyInfo {
   std::optional<bool> sign, verify, encrypt, decrypt, wrap, unwrap, derive;
 };
 
+// "CKK_GENERIC_SECRET", "CKK_SHA256_HMAC", ...; unknown types in hex.
+std::string KeyTypeName(CK_KEY_TYPE type);
+
 // Reads the attributes of one secret key object.
 absl::StatusOr<SecretKeyInfo> ReadSecretKeyInfo(Session& session,
                                                 CK_OBJECT_HANDLE handle);

@@ -45,25 +45,10 @@ v1::KeyOrigin Origin(const keys::KeyVersionEntry& entry) {
   }
 }
 
-std::string KeyTypeName(CK_KEY_TYPE type) {
-  switch (type) {
-    case CKK_GENERIC_SECRET:
-      return "CKK_GENERIC_SECRET";
-    case CKK_SHA256_HMAC:
-      return "CKK_SHA256_HMAC";
-    case CKK_AES:
-      return "CKK_AES";
-    default:
-      return "CKK_0x" +
-             LowerHex(AsBytes(std::string(reinterpret_cast<const char*>(&type),
-                                          sizeof(type))));
-  }
-}
-
 void FillObject(const hsm::SecretKeyInfo& object, v1::KeyVersion* out) {
   out->set_object_id(LowerHex(AsBytes(object.id)));
   out->set_size_bytes(static_cast<uint32_t>(object.value_len.value_or(0)));
-  out->set_key_type(KeyTypeName(object.key_type));
+  out->set_key_type(hsm::KeyTypeName(object.key_type));
   if (!object.check_value.empty()) {
     out->set_check_value(LowerHex(AsBytes(object.check_value)));
   }
