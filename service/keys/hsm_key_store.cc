@@ -190,13 +190,14 @@ auto HsmKeyStore::WithReloadOnStaleHandle(Op op) -> decltype(op()) {
 }
 
 absl::StatusOr<MacResult> HsmKeyStore::Sign(absl::string_view key,
-                                            absl::string_view data) {
+                                            absl::string_view data,
+                                            MacUse /*use*/) {
   return WithReloadOnStaleHandle([&]() -> absl::StatusOr<MacResult> {
     ASSIGN_OR_RETURN(auto primary, Primary(key));
     ASSIGN_OR_RETURN(hsm::Session session, token_->Acquire());
     ASSIGN_OR_RETURN(hsm::HmacSha256Mac mac,
                      hsm::HmacSha256(session, primary.second, data));
-    return MacResult{mac, primary.first};
+    return MacResult{{mac.begin(), mac.end()}, primary.first};
   });
 }
 
@@ -211,7 +212,7 @@ absl::StatusOr<std::vector<MacResult>> HsmKeyStore::SignMany(
         for (absl::string_view item : data) {
           ASSIGN_OR_RETURN(hsm::HmacSha256Mac mac,
                            hsm::HmacSha256(session, primary.second, item));
-          results.push_back({mac, primary.first});
+          results.push_back({{mac.begin(), mac.end()}, primary.first});
         }
         return results;
       });
@@ -219,7 +220,8 @@ absl::StatusOr<std::vector<MacResult>> HsmKeyStore::SignMany(
 
 absl::StatusOr<VerifyResult> HsmKeyStore::Verify(absl::string_view key,
                                                  absl::string_view data,
-                                                 std::span<const uint8_t> mac) {
+                                                 std::span<const uint8_t> mac,
+                                                 MacUse /*use*/) {
   return WithReloadOnStaleHandle([&]() -> absl::StatusOr<VerifyResult> {
     ASSIGN_OR_RETURN(std::shared_ptr<const Catalog> catalog, Snapshot(key));
     const KeyEntry& entry = catalog->keys.at(std::string(key));

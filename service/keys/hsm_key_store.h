@@ -44,13 +44,14 @@ class HsmKeyStore : public KeyStore {
     return Create(token, Options());
   }
 
-  absl::StatusOr<MacResult> Sign(absl::string_view key,
-                                 absl::string_view data) override;
+  absl::StatusOr<MacResult> Sign(absl::string_view key, absl::string_view data,
+                                 MacUse use = MacUse::kUserHash) override;
   absl::StatusOr<std::vector<MacResult>> SignMany(
       absl::string_view key, std::span<const absl::string_view> data) override;
   absl::StatusOr<VerifyResult> Verify(absl::string_view key,
                                       absl::string_view data,
-                                      std::span<const uint8_t> mac) override;
+                                      std::span<const uint8_t> mac,
+                                      MacUse use = MacUse::kUserHash) override;
   std::vector<KeyEntry> List() override;
   hsm::TokenDescription token_description() override {
     return token_->description();

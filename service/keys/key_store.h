@@ -18,35 +18,59 @@
 
 namespace idsign::keys {
 
+// How a key version turns data into a user_hash; kept per version in the
+// ring ("hmac-sha256", "legacy-sha1").
+enum class Scheme {
+  kHmacSha256,  // HMAC-SHA256(secret, data): 32 bytes
+  kLegacySha1,  // SHA-1(secret || data) via C_DigestKey: 20 bytes
+};
+
+// What the MAC is for. kJwt refuses legacy-sha1 versions with
+// FAILED_PRECONDITION: a JWT is HS256 only.
+enum class MacUse { kUserHash, kJwt };
+
+// A key's verification rollout stage, kept in its ring. Unset means enforce.
+enum class RolloutMode { kEnforce, kMonitor };
+
 struct MacResult {
-  hsm::HmacSha256Mac mac;
+  std::vector<uint8_t> mac;  // 32 bytes, or 20 for kLegacySha1
   uint32_t version = 0;
+  Scheme scheme = Scheme::kHmacSha256;
 };
 
 struct VerifyResult {
   bool valid = false;
   uint32_t version = 0;  // the version that matched, 0 when !valid
+  Scheme scheme = Scheme::kHmacSha256;       // of the matching version
+  RolloutMode mode = RolloutMode::kEnforce;  // the key's, valid or not
 };
 
 class KeyStore {
  public:
   virtual ~KeyStore() = default;
 
-  // HMAC-SHA256 of `data` under the key's primary version. NOT_FOUND for an
-  // unknown key; UNAVAILABLE when the token fails.
+  // The MAC of `data` under the key's primary version, by that version's
+  // scheme. NOT_FOUND for an unknown key; UNAVAILABLE when the token fails;
+  // FAILED_PRECONDITION for a legacy-sha1 primary when `use` is kJwt, or
+  // when the token refuses to digest a key (CKR_KEY_INDIGESTIBLE, ...).
   virtual absl::StatusOr<MacResult> Sign(absl::string_view key,
-                                         absl::string_view data) = 0;
+                                         absl::string_view data,
+                                         MacUse use = MacUse::kUserHash) = 0;
 
   // Signs every element of `data` with one primary version, in order. Fails
   // as a whole if the token fails part way.
   virtual absl::StatusOr<std::vector<MacResult>> SignMany(
       absl::string_view key, std::span<const absl::string_view> data) = 0;
 
-  // Checks `mac` against each version of the key, newest first, inside the
-  // token.
-  virtual absl::StatusOr<VerifyResult> Verify(absl::string_view key,
-                                              absl::string_view data,
-                                              std::span<const uint8_t> mac) = 0;
+  // Checks `mac` against each enabled version at or above the key's minimum
+  // verify version, newest first: HMAC versions inside the token
+  // (C_Verify) when `mac` has 32 bytes, legacy-sha1 versions (digest in the
+  // token, constant-time compare here) when it has 20. An empty `mac` is
+  // "missing": valid=false without touching the token. kJwt considers HMAC
+  // versions only. Always reports the key's rollout mode.
+  virtual absl::StatusOr<VerifyResult> Verify(
+      absl::string_view key, absl::string_view data,
+      std::span<const uint8_t> mac, MacUse use = MacUse::kUserHash) = 0;
 
   // A snapshot of the keys this store knows, usable or not.
   virtual std::vector<KeyEntry> List() = 0;

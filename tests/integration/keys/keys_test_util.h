@@ -3,6 +3,7 @@
 #define IDSIGN_TESTS_INTEGRATION_KEYS_KEYS_TEST_UTIL_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,7 @@ inline hsm::SecretBytes Secret(absl::string_view text) {
   return hsm::SecretBytes(text.data(), text.size());
 }
 
-inline std::string AsString(const hsm::HmacSha256Mac& mac) {
+inline std::string AsString(std::span<const uint8_t> mac) {
   return std::string(reinterpret_cast<const char*>(mac.data()), mac.size());
 }
 

@@ -236,8 +236,9 @@ TEST_F(ReflectionTest, DescribesTheSignerService) {
   for (const auto& method : file.service(0).method()) {
     methods.push_back(method.name());
   }
-  EXPECT_THAT(methods, ::testing::UnorderedElementsAre("Sign", "BatchSign",
-                                                       "Verify", "ListKeys"));
+  EXPECT_THAT(methods, ::testing::UnorderedElementsAre(
+                           "Sign", "BatchSign", "Verify", "ListKeys", "SignJwt",
+                           "VerifyJwt", "GetRolloutStatus"));
 }
 
 // --- invalid UTF-8 ----------------------------------------------------------
