@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "hsm/objects.h"
 #include "hsm/session_pool.h"
+#include "service/keys/key_types.h"
 #include "service/keys/ring.pb.h"
 
 namespace idsign::keys {
@@ -41,6 +42,8 @@ struct KeyEntry {
   uint32_t primary_version = 0;
   uint32_t min_verify_version = 1;
   uint64_t generation = 0;
+  // From the ring; unset means enforce.
+  RolloutMode rollout_mode = RolloutMode::kEnforce;
   // Non-empty when the whole key is refused: no ring, a tampered ring, a key
   // object swapped behind idsign's back.
   std::string problem;
