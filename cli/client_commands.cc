@@ -6,96 +6,70 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/common.h"
+#include "cli/signer_call.h"
 #include "google/protobuf/util/json_util.h"
 #include "idsign/v1/signer.grpc.pb.h"
 
 namespace idsign::cli {
 namespace {
 
-struct IdentityFlags {
-  ServerFlags server;
-  std::string key;
-  std::string user_id;
-  std::string email;
+struct SignFlags {
+  IdentityFlags identity;
+  std::string encoding = "hex";
+};
+
+struct VerifyFlags {
+  IdentityFlags identity;
   std::string user_hash;
 };
 
-void AddIdentityFlags(CLI::App* command, IdentityFlags* flags) {
-  AddServerFlags(command, &flags->server);
-  command->add_option("--key", flags->key, "logical key name")->required();
-  CLI::Option* user_id = command->add_option(
-      "--user-id", flags->user_id, "the user's id (exact bytes are signed)");
-  CLI::Option* email = command->add_option(
-      "--email", flags->email, "the user's e-mail, when there is no user id");
-  user_id->excludes(email);
-}
-
-// Fills the identity; a usage error message if neither field was given.
-std::string FillIdentity(const IdentityFlags& flags, v1::Identity* identity) {
-  identity->set_user_id(flags.user_id);
-  identity->set_email(flags.email);
-  if (flags.user_id.empty() && flags.email.empty()) {
-    return "give --user-id or --email (a non-empty value)";
-  }
-  return "";
-}
-
-// Makes one unary call to idsignd with --server, --timeout and the TLS
-// flags. Returns the exit code to stop with, or nullopt on success.
-template <typename Request, typename Response>
-std::optional<int> CallSigner(
-    const ServerFlags& server,
-    grpc::Status (v1::Signer::Stub::*method)(grpc::ClientContext*,
-                                             const Request&, Response*),
-    const Request& request, Response* response) {
-  absl::StatusOr<absl::Time> deadline = Deadline(server);
-  if (!deadline.ok()) return ReportError(deadline.status());
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Connect(server);
-  if (!channel.ok()) return ReportError(channel.status());
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(*deadline));
-  auto stub = v1::Signer::NewStub(*channel);
-  grpc::Status status = ((*stub).*method)(&context, request, response);
-  if (!status.ok()) return ReportRpcError(status);
-  return std::nullopt;
-}
-
-int Sign(const IdentityFlags& flags) {
+int Sign(const SignFlags& flags) {
   v1::SignRequest request;
-  request.set_key(flags.key);
-  std::string problem = FillIdentity(flags, request.mutable_identity());
+  request.set_key(flags.identity.key);
+  request.set_encoding(EncodingNamed(flags.encoding));
+  std::string problem =
+      FillIdentity(flags.identity, request.mutable_identity());
   if (!problem.empty()) return UsageError(problem);
   v1::SignResponse response;
   if (std::optional<int> exit = CallSigner(
-          flags.server, &v1::Signer::Stub::Sign, request, &response)) {
+          flags.identity.server, &v1::Signer::Stub::Sign, request, &response)) {
     return *exit;
   }
   std::cout << response.user_hash() << "\n";
   return kExitOk;
 }
 
-int Verify(const IdentityFlags& flags) {
+int Verify(const VerifyFlags& flags) {
   v1::VerifyRequest request;
-  request.set_key(flags.key);
+  request.set_key(flags.identity.key);
   request.set_user_hash(flags.user_hash);
-  std::string problem = FillIdentity(flags, request.mutable_identity());
+  std::string problem =
+      FillIdentity(flags.identity, request.mutable_identity());
   if (!problem.empty()) return UsageError(problem);
   v1::VerifyResponse response;
-  if (std::optional<int> exit = CallSigner(
-          flags.server, &v1::Signer::Stub::Verify, request, &response)) {
+  if (std::optional<int> exit =
+          CallSigner(flags.identity.server, &v1::Signer::Stub::Verify, request,
+                     &response)) {
     return *exit;
   }
+  const std::string decision =
+      absl::StrCat("decision: ", DecisionName(response.decision()), ", ",
+                   ModeName(response.mode()), " mode");
   if (!response.valid()) {
-    std::cout << "invalid\n";
+    const char* what =
+        response.reason() == v1::VERIFY_REASON_MISSING ? "missing" : "invalid";
+    std::cout << what << " (" << decision << ")\n";
     return kExitInvalid;
   }
-  std::cout << "valid (key version " << response.key_version() << ")\n";
+  std::cout << "valid (key version " << response.key_version() << "; "
+            << decision << ")\n";
   return kExitOk;
 }
 
 struct BatchFlags {
   ServerFlags server;
   std::string key;
+  std::string encoding = "hex";
   uint32_t chunk = 1000;
 };
 
@@ -130,6 +104,7 @@ int BatchSign(const BatchFlags& flags) {
   for (size_t start = 0; start < identities.size(); start += flags.chunk) {
     v1::BatchSignRequest request;
     request.set_key(flags.key);
+    request.set_encoding(EncodingNamed(flags.encoding));
     const size_t end = std::min<size_t>(identities.size(), start + flags.chunk);
     for (size_t i = start; i < end; ++i) {
       *request.add_identities() = identities[i];
@@ -162,26 +137,34 @@ int BatchSign(const BatchFlags& flags) {
 }  // namespace
 
 void AddClientCommands(CLI::App* app, Action* action) {
-  auto sign_flags = std::make_shared<IdentityFlags>();
+  auto sign_flags = std::make_shared<SignFlags>();
   CLI::App* sign =
       app->add_subcommand("sign", "print the user_hash of one identity");
   sign->footer(
       "Print the user_hash of one identity: the HMAC-SHA256 of the user id "
-      "(or, without one, the e-mail) as 64 lowercase hex digits.");
-  AddIdentityFlags(sign, sign_flags.get());
+      "(or, without one, the e-mail) as 64 lowercase hex digits, or 43 "
+      "base64url characters with --encoding=base64url. A legacy-sha1 key "
+      "version gives SHA-1(secret || data): 40 hex or 27 base64url.");
+  AddIdentityFlags(sign, &sign_flags->identity, /*exclusive_identity=*/true);
+  AddEncodingFlag(sign, &sign_flags->encoding);
   sign->callback([=] { *action = [=] { return Sign(*sign_flags); }; });
 
-  auto verify_flags = std::make_shared<IdentityFlags>();
+  auto verify_flags = std::make_shared<VerifyFlags>();
   CLI::App* verify =
       app->add_subcommand("verify", "check a user_hash inside the HSM");
   verify->footer(
       "Check a user_hash inside the HSM. Exits 0 and prints \"valid\" if it "
-      "matches a version of the key, exits 1 and prints \"invalid\" if not, "
-      "2 or 3 on errors.");
-  AddIdentityFlags(verify, verify_flags.get());
+      "matches a version of the key; exits 1 and prints \"invalid\" (or "
+      "\"missing\" for an empty --user-hash) if not; 2 or 3 on errors. The "
+      "line also shows the server's decision under the key's rollout mode: "
+      "in monitor mode an invalid or missing hash is still allowed.");
+  AddIdentityFlags(verify, &verify_flags->identity,
+                   /*exclusive_identity=*/true);
   verify
       ->add_option("--user-hash", verify_flags->user_hash,
-                   "the hash to check: 64 hex digits, either case")
+                   "the hash to check: hex (64 digits, either case) or "
+                   "base64url (43 characters); 40 or 27 for legacy-sha1 "
+                   "keys; empty means missing")
       ->required();
   verify->callback([=] { *action = [=] { return Verify(*verify_flags); }; });
 
@@ -197,6 +180,7 @@ void AddClientCommands(CLI::App* app, Action* action) {
       "anything is sent, and nothing is printed if a call fails.");
   AddServerFlags(batch, &batch_flags->server);
   batch->add_option("--key", batch_flags->key, "logical key name")->required();
+  AddEncodingFlag(batch, &batch_flags->encoding);
   batch
       ->add_option("--chunk", batch_flags->chunk,
                    "identities per BatchSign call; keep it within the "

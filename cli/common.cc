@@ -180,6 +180,8 @@ int RunIdsign(int argc, char** argv) {
   AddCustodyCommands(&app, &action);
   AddAuditCommands(&app, &action);
   AddClientCommands(&app, &action);
+  AddJwtCommands(&app, &action);
+  AddRolloutCommands(&app, &action);
   // CLI11 would only say that a subcommand is required.
   bool known = argc < 2 || argv[1][0] == '-';
   for (const CLI::App* command : app.get_subcommands({})) {

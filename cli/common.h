@@ -75,6 +75,8 @@ void AddKeyCommands(CLI::App* app, Action* action);
 void AddCustodyCommands(CLI::App* app, Action* action);
 void AddAuditCommands(CLI::App* app, Action* action);
 void AddClientCommands(CLI::App* app, Action* action);
+void AddJwtCommands(CLI::App* app, Action* action);
+void AddRolloutCommands(CLI::App* app, Action* action);
 
 // Parses argv, runs the selected command and returns the exit code.
 int RunIdsign(int argc, char** argv);

@@ -115,7 +115,8 @@ TEST_F(ClientCommandsTest, VerifyAcceptsLowerAndUpperCaseHash) {
         Client("verify", {std::string("--key=") + kWebKey, "--user-id=42",
                           "--user-hash=" + given});
     EXPECT_EQ(result.exit_code, 0) << result.Describe();
-    EXPECT_THAT(result.stdout_text, HasSubstr("valid (key version 1)"));
+    EXPECT_EQ(result.stdout_text,
+              "valid (key version 1; decision: allow, enforce mode)\n");
   }
 }
 
@@ -124,7 +125,7 @@ TEST_F(ClientCommandsTest, VerifyRejectsHashOfAnotherUserWithExitOne) {
       "verify", {std::string("--key=") + kWebKey, "--user-id=43",
                  "--user-hash=" + OpenSslHmacSha256Hex(kWebSecret, "42")});
   EXPECT_EQ(result.exit_code, 1) << result.Describe();
-  EXPECT_EQ(result.stdout_text, "invalid\n");
+  EXPECT_EQ(result.stdout_text, "invalid (decision: deny, enforce mode)\n");
 }
 
 TEST_F(ClientCommandsTest, VerifyReportsMalformedHash) {

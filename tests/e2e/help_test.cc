@@ -48,7 +48,10 @@ INSTANTIATE_TEST_SUITE_P(
                       HelpCase{{"key", "list"}, "--pin-file"},
                       HelpCase{{"sign"}, "--user-id"},
                       HelpCase{{"verify"}, "--user-hash"},
-                      HelpCase{{"batch-sign"}, "--chunk"}),
+                      HelpCase{{"batch-sign"}, "--chunk"},
+                      HelpCase{{"sign-jwt"}, "--claim-number"},
+                      HelpCase{{"verify-jwt"}, "--jwt-file"},
+                      HelpCase{{"rollout", "status"}, "--server"}),
     [](const ::testing::TestParamInfo<HelpCase>& info) {
       std::string name;
       for (const std::string& word : info.param.command) {
@@ -98,8 +101,9 @@ TEST(IdsignHelpTreeTest, EveryListedSubcommandHasHelp) {
       pending.push_back(child);
     }
   }
-  for (const char* expected : {"key import", "key generate", "key list", "sign",
-                               "verify", "batch-sign"}) {
+  for (const char* expected :
+       {"key import", "key generate", "key list", "sign", "verify",
+        "batch-sign", "sign-jwt", "verify-jwt", "rollout status"}) {
     EXPECT_TRUE(visited.count(expected)) << "not listed: " << expected;
   }
 }
