@@ -61,3 +61,9 @@ idsign_test(e2e_policy_test
   LIBS idsign_e2e_support)
 target_compile_definitions(e2e_policy_test PRIVATE
   IDSIGN_TEST_OPENSSL="${OPENSSL_BINARY}")
+
+# Encodings, JWTs (checked by python3-jwt), rollout decisions and counters,
+# and legacy-sha1 keys through the binaries.
+idsign_test(e2e_jwt_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/jwt_e2e_test.cc
+  LIBS idsign_e2e_support)
