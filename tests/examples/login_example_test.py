@@ -1,0 +1,358 @@
+#!/usr/bin/env python3
+"""The client examples' login and API handlers against a real idsignd.
+
+  login_example_test.py --idsign=BIN --idsignd=BIN [--example=python|node]
+                        [--softhsm2-util=BIN] [unittest arguments]
+
+Creates a throwaway SoftHSM2 token in a temporary directory, imports a random
+40-hex-digit secret with `idsign key import`, starts idsignd on 127.0.0.1
+(port 0), then starts the example's login server (examples/<example>/) three
+times: issuing user_hash, issuing JWTs, and pointed at an address where
+nothing listens. The checks compare with Python's hmac module and PyJWT, the
+oracles: never with values computed by idsign.
+"""
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+try:
+    import jwt
+except ImportError:
+    sys.exit("login_example_test: PyJWT is missing (Debian: python3-jwt; "
+             "scripts/install-deps.sh installs it)")
+
+SOURCE_DIR = os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+KEY = "examples/web/test"
+JWT_TTL = 600
+ALICE = {"username": "alice", "password": "pw-alice", "user_id": "42",
+         "email": "alice@example.com"}
+BOB = {"username": "bob", "password": "pw-bob", "email": "bob@example.com"}
+
+args = None      # command-line options, set in main()
+fixture = None   # the running servers, set in setUpModule()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_line(path, pattern, process, what):
+    """The first match of pattern in the file at path, written by process."""
+    for _ in range(600):
+        with open(path, encoding="utf-8", errors="replace") as file:
+            match = re.search(pattern, file.read())
+        if match:
+            return match
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    with open(path, encoding="utf-8", errors="replace") as file:
+        output = file.read()
+    raise RuntimeError(f"{what} did not start; its output:\n{output}")
+
+
+class Fixture:
+    """A token, idsignd, and the example's login servers, in one temp dir."""
+
+    def __init__(self):
+        self.processes = []
+        self.work = tempfile.mkdtemp(prefix="idsign-examples-")
+        os.chmod(self.work, 0o700)
+        self.env = dict(os.environ)
+        self.secret = secrets.token_hex(20)  # like a vendor's secret
+        self._create_token()
+        self.idsign_address = self._start_idsignd()
+        self.login_servers = {}
+
+    def _create_token(self):
+        conf = os.path.join(self.work, "softhsm2.conf")
+        os.mkdir(os.path.join(self.work, "tokens"))
+        with open(conf, "w", encoding="utf-8") as file:
+            file.write(f"directories.tokendir = {self.work}/tokens\n"
+                       "objectstore.backend = file\nlog.level = ERROR\n"
+                       "slots.removable = false\n")
+        self.env["SOFTHSM2_CONF"] = conf
+        self.pin_file = os.path.join(self.work, "user.pin")
+        user_pin = secrets.token_hex(8)
+        with open(self.pin_file, "w", encoding="utf-8") as file:
+            file.write(user_pin + "\n")
+        os.chmod(self.pin_file, 0o600)
+        subprocess.run([args.softhsm2_util, "--init-token", "--free",
+                        "--label", "idsign-examples", "--so-pin",
+                        secrets.token_hex(8), "--pin", user_pin],
+                       env=self.env, check=True, capture_output=True)
+        secret_file = os.path.join(self.work, "vendor.secret")
+        with open(secret_file, "w", encoding="utf-8") as file:
+            file.write(self.secret)
+        os.chmod(secret_file, 0o600)
+        subprocess.run([args.idsign, "key", "import",
+                        "--token=idsign-examples",
+                        f"--pin-file={self.pin_file}", f"--name={KEY}",
+                        f"--secret-file={secret_file}"],
+                       env=self.env, check=True, capture_output=True)
+        os.remove(secret_file)
+
+    def _spawn(self, command, log_name, **kwargs):
+        log_path = os.path.join(self.work, log_name)
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(command, env=self.env, stdout=log,
+                                       stderr=subprocess.STDOUT, **kwargs)
+        self.processes.append(process)
+        return process, log_path
+
+    def _start_idsignd(self):
+        process, log_path = self._spawn(
+            [args.idsignd, "--token=idsign-examples",
+             f"--pin-file={self.pin_file}", "--listen=127.0.0.1:0"],
+            "idsignd.log")
+        match = wait_for_line(log_path, r" ready address=(\S+) .*serving=1",
+                              process, "idsignd")
+        return match.group(1)
+
+    def start_login_server(self, name, *flags, idsign_address=None):
+        users = os.path.join(self.work, "users.json")
+        with open(users, "w", encoding="utf-8") as file:
+            json.dump({"users": [ALICE, BOB]}, file)
+        example = os.path.join(SOURCE_DIR, "examples", args.example)
+        if args.example == "python":
+            command = [sys.executable, os.path.join(example, "login_server.py")]
+            self.env["IDSIGN_STUBS_DIR"] = os.path.join(self.work, "stubs")
+        else:
+            command = ["node", os.path.join(example, "login_server.js")]
+        command += ["--listen=127.0.0.1:0",
+                    f"--idsign-server={idsign_address or self.idsign_address}",
+                    f"--key={KEY}", f"--users={users}", "--timeout=5",
+                    f"--jwt-ttl={JWT_TTL}", *flags]
+        process, log_path = self._spawn(command, f"login-{name}.log",
+                                        cwd=example)
+        match = wait_for_line(log_path, r"listening on (http://\S+)", process,
+                              f"the {args.example} login server ({name})")
+        self.login_servers[name] = match.group(1)
+
+    def dump_logs(self):
+        if not os.path.isdir(self.work):
+            return
+        for name in sorted(os.listdir(self.work)):
+            if name.endswith(".log"):
+                with open(os.path.join(self.work, name), encoding="utf-8",
+                          errors="replace") as file:
+                    lines = file.readlines()[-20:]
+                sys.stderr.write(f"--- {name} (last lines)\n{''.join(lines)}")
+
+    def close(self):
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        self.processes = []
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def setUpModule():  # pylint: disable=invalid-name
+    global fixture  # pylint: disable=global-statement
+    fixture = Fixture()
+    try:
+        fixture.start_login_server("user_hash", "--issue=user_hash")
+        fixture.start_login_server("jwt", "--issue=jwt")
+        fixture.start_login_server("unreachable", "--issue=both",
+                                   idsign_address=f"127.0.0.1:{free_port()}")
+    except BaseException:
+        fixture.close()
+        raise
+
+
+def request(server, path, body=None, headers=None):
+    """(status, headers, JSON body) of one HTTP request."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(fixture.login_servers[server] + path,
+                                 data=data, headers=headers or {})
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as response:
+            return response.status, response.headers, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, json.load(error)
+
+
+def login(server, user):
+    return request(server, "/login", {"username": user["username"],
+                                      "password": user["password"]})
+
+
+def expected_hash(data):
+    return hmac.new(fixture.secret.encode(), data.encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def decode_jwt(token):
+    return jwt.decode(token, fixture.secret, algorithms=["HS256"],
+                      options={"require": ["exp", "iat"]})
+
+
+class LoginUserHashTest(unittest.TestCase):
+
+    def test_user_hash_is_hmac_sha256_of_the_user_id(self):
+        status, _, body = login("user_hash", ALICE)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["user_hash"], expected_hash(ALICE["user_id"]))
+        self.assertEqual(body["user_id"], ALICE["user_id"])
+        self.assertEqual(body["email"], ALICE["email"])
+        self.assertEqual(body["key_version"], 1)
+        self.assertNotIn("jwt", body)
+
+    def test_user_hash_falls_back_to_the_email(self):
+        status, _, body = login("user_hash", BOB)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["user_hash"], expected_hash(BOB["email"]))
+        self.assertEqual(body["user_id"], "")
+
+    def test_wrong_password_gets_401_and_no_hash(self):
+        status, _, body = request("user_hash", "/login",
+                                  {"username": "alice", "password": "nope"})
+        self.assertEqual(status, 401)
+        self.assertNotIn("user_hash", body)
+
+
+class LoginJwtTest(unittest.TestCase):
+    """Needs SignJwt."""
+
+    def test_jwt_verifies_and_carries_the_identity(self):
+        status, _, body = login("jwt", ALICE)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(jwt.get_unverified_header(body["jwt"])["alg"],
+                         "HS256")
+        claims = decode_jwt(body["jwt"])
+        self.assertEqual(claims["user_id"], ALICE["user_id"])
+        self.assertEqual(claims["email"], ALICE["email"])
+        self.assertEqual(claims["exp"] - claims["iat"], JWT_TTL)
+        self.assertLessEqual(abs(claims["iat"] - time.time()), 300)
+        self.assertEqual(body["jwt_expires_at"], claims["exp"])
+        self.assertNotIn("user_hash", body)
+
+    def test_jwt_of_an_email_only_user_names_the_email(self):
+        status, _, body = login("jwt", BOB)
+        self.assertEqual(status, 200, body)
+        claims = decode_jwt(body["jwt"])
+        self.assertEqual(claims["user_id"], BOB["email"])
+        self.assertEqual(claims["email"], BOB["email"])
+
+
+class UnreachableIdsignTest(unittest.TestCase):
+
+    def test_login_gets_503_and_no_unsigned_value(self):
+        status, headers, body = login("unreachable", ALICE)
+        self.assertEqual(status, 503, body)
+        self.assertIsNotNone(headers.get("Retry-After"))
+        self.assertIn("error", body)
+        for field in ("user_hash", "jwt", "user_id", "email"):
+            self.assertNotIn(field, body)
+
+    def test_api_gets_503(self):
+        status, _, body = request("unreachable", "/api/me", headers={
+            "X-User-Id": ALICE["user_id"],
+            "X-User-Hash": expected_hash(ALICE["user_id"])})
+        self.assertEqual(status, 503, body)
+
+
+class ApiUserHashTest(unittest.TestCase):
+
+    def test_valid_user_hash_is_allowed(self):
+        status, _, body = request("user_hash", "/api/me", headers={
+            "X-User-Id": ALICE["user_id"],
+            "X-User-Hash": expected_hash(ALICE["user_id"])})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["user_id"], ALICE["user_id"])
+        self.assertTrue(body["verified"])
+        self.assertEqual(body["reason"], "VALID")
+
+    def test_email_user_hash_is_allowed(self):
+        status, _, body = request("user_hash", "/api/me", headers={
+            "X-User-Email": BOB["email"],
+            "X-User-Hash": expected_hash(BOB["email"])})
+        self.assertEqual(status, 200, body)
+
+    def test_another_users_hash_is_denied(self):
+        # A key in enforce mode (the default) denies what does not verify.
+        status, _, body = request("user_hash", "/api/me", headers={
+            "X-User-Id": ALICE["user_id"],
+            "X-User-Hash": expected_hash("43")})
+        self.assertEqual(status, 401, body)
+        self.assertNotIn("user_id", body)
+
+
+class ApiJwtTest(unittest.TestCase):
+    """Needs SignJwt and VerifyJwt."""
+
+    def test_jwt_from_login_is_allowed(self):
+        status, _, issued = login("jwt", ALICE)
+        self.assertEqual(status, 200, issued)
+        status, _, body = request("jwt", "/api/me", headers={
+            "Authorization": "Bearer " + issued["jwt"]})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["user_id"], ALICE["user_id"])
+        self.assertEqual(body["email"], ALICE["email"])
+        self.assertTrue(body["verified"])
+
+    def test_jwt_made_with_pyjwt_and_the_secret_is_allowed(self):
+        now = int(time.time())
+        token = jwt.encode({"user_id": "7", "iat": now, "exp": now + 60},
+                           fixture.secret, algorithm="HS256")
+        status, _, body = request("jwt", "/api/me", headers={
+            "Authorization": "Bearer " + token})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["user_id"], "7")
+
+    def test_jwt_made_with_another_secret_is_denied(self):
+        now = int(time.time())
+        token = jwt.encode({"user_id": "42", "iat": now, "exp": now + 60},
+                           secrets.token_hex(20), algorithm="HS256")
+        status, _, body = request("jwt", "/api/me", headers={
+            "Authorization": "Bearer " + token})
+        self.assertEqual(status, 401, body)
+
+
+def main():
+    global args  # pylint: disable=global-statement
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--idsign", required=True)
+    parser.add_argument("--idsignd", required=True)
+    parser.add_argument("--softhsm2-util",
+                        default=shutil.which("softhsm2-util") or
+                        "softhsm2-util")
+    parser.add_argument("--example", choices=("python", "node"),
+                        default="python")
+    args, rest = parser.parse_known_args()
+    program = unittest.main(argv=[sys.argv[0], *rest], verbosity=2,
+                            exit=False)
+    ok = program.result.wasSuccessful()
+    if fixture is not None:
+        if not ok:
+            fixture.dump_logs()
+        fixture.close()
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
