@@ -104,7 +104,7 @@ function makeCredentials(config, options) {
       config.tlsCert ? fs.readFileSync(config.tlsCert) : null);
 }
 
-function verdict(response, userId, email) {
+function verdict(response, userId, email, detail = '') {
   let allow;
   if (response.decision === 'DECISION_ALLOW') {
     allow = true;
@@ -118,7 +118,8 @@ function verdict(response, userId, email) {
   let mode = response.mode.replace(/^ROLLOUT_MODE_/, '');
   if (mode === 'UNSPECIFIED') mode = 'ENFORCE';
   // userId/email: the identity concerned, unproven unless valid.
-  return {allow, valid: response.valid, reason, mode, userId, email};
+  // detail (VerifyJwt): why a token is invalid, e.g. "expired".
+  return {allow, valid: response.valid, reason, mode, detail, userId, email};
 }
 
 class IdsignClient {
@@ -190,7 +191,7 @@ class IdsignClient {
   async verifyJwt(token) {
     const response =
         await this.call('VerifyJwt', {key: this.config.key, jwt: token});
-    return verdict(response, response.user_id, response.email);
+    return verdict(response, response.user_id, response.email, response.detail);
   }
 }
 

@@ -96,8 +96,9 @@ async function me(app, headers) {
     return idsignFailure(error);
   }
   if (!verdict.valid) {
+    const detail = verdict.detail ? ` (${verdict.detail})` : '';
     log('WARNING',
-        `identity ${verdict.reason} (mode ${verdict.mode}): ` +
+        `identity ${verdict.reason}${detail} (mode ${verdict.mode}): ` +
             (verdict.allow ? 'allowed' : 'denied'));
   }
   if (!verdict.allow) {

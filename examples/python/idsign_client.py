@@ -73,6 +73,7 @@ class Verdict:
     valid: bool   # whether the value itself checked out
     reason: str   # VALID, INVALID or MISSING
     mode: str     # MONITOR or ENFORCE
+    detail: str = ""  # VerifyJwt: why a token is invalid, e.g. "expired"
     # The identity concerned: the one presented (Verify) or the token's
     # payload (VerifyJwt, empty unless valid). Unproven unless valid.
     user_id: str = ""
@@ -178,10 +179,10 @@ class IdsignClient:
         response = self._call("VerifyJwt", pb.VerifyJwtRequest(
             key=self._config.key, jwt=token))
         return self._verdict(response, user_id=response.user_id,
-                             email=response.email)
+                             email=response.email, detail=response.detail)
 
     @staticmethod
-    def _verdict(response, user_id, email):
+    def _verdict(response, user_id, email, detail=""):
         if response.decision == pb.DECISION_ALLOW:
             allow = True
         elif response.decision == pb.DECISION_DENY:
@@ -196,4 +197,5 @@ class IdsignClient:
         if mode == "UNSPECIFIED":
             mode = "ENFORCE"
         return Verdict(allow=allow, valid=response.valid, reason=reason,
-                       mode=mode, user_id=user_id, email=email)
+                       mode=mode, detail=detail, user_id=user_id,
+                       email=email)

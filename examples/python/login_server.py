@@ -103,8 +103,9 @@ def me(app, headers):
             return 401, {"error": "identity verification failed"}
         return idsign_failure(error)
     if not verdict.valid:
-        log.warning("identity %s (mode %s): %s", verdict.reason, verdict.mode,
-                    "allowed" if verdict.allow else "denied")
+        log.warning("identity %s%s (mode %s): %s", verdict.reason,
+                    f" ({verdict.detail})" if verdict.detail else "",
+                    verdict.mode, "allowed" if verdict.allow else "denied")
     if not verdict.allow:
         return 401, {"error": "identity verification failed",
                      "reason": verdict.reason}
