@@ -31,6 +31,10 @@ try:
     import idsign_client
 except idsign_stubs.StubError as stub_error:
     sys.exit(f"login_server: {stub_error}")
+except ImportError as import_error:
+    sys.exit(f"login_server: {import_error} in {sys.executable}: install "
+             "gRPC for Python (Debian: python3-grpcio, with /usr/bin/python3; "
+             "or pip install grpcio protobuf)")
 
 log = logging.getLogger("login_server")
 

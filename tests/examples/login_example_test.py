@@ -6,9 +6,12 @@
 
 Creates a throwaway SoftHSM2 token in a temporary directory, imports a random
 40-hex-digit secret with `idsign key import`, starts idsignd on 127.0.0.1
-(port 0), then starts the example's login server (examples/<example>/) three
-times: issuing user_hash, issuing JWTs, and pointed at an address where
-nothing listens. The checks compare with Python's hmac module and PyJWT, the
+(port 0), then starts the example's login server (examples/<example>/):
+issuing user_hash, issuing JWTs, and pointed at an address where nothing
+listens. A second idsignd on the same token serves mutual TLS with a caller
+policy (a throwaway CA made with the openssl command), and two more login
+servers reach it with client certificates: one the policy grants, one it
+does not. The checks compare with Python's hmac module and PyJWT, the
 oracles: never with values computed by idsign.
 """
 
@@ -109,6 +112,59 @@ class Fixture:
                        env=self.env, check=True, capture_output=True)
         os.remove(secret_file)
 
+    def _openssl(self, *arguments):
+        subprocess.run([args.openssl, *arguments], cwd=self.work, check=True,
+                       capture_output=True)
+
+    def _certificate(self, name, extensions):
+        self._openssl("req", "-new", "-newkey", "ec", "-pkeyopt",
+                      "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                      f"{name}.key", "-out", f"{name}.csr", "-subj",
+                      f"/CN={name}")
+        with open(os.path.join(self.work, f"{name}.ext"), "w",
+                  encoding="utf-8") as file:
+            file.write(extensions)
+        self._openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem",
+                      "-CAkey", "ca.key", "-days", "1", "-extfile",
+                      f"{name}.ext", "-out", f"{name}.pem")
+        return (os.path.join(self.work, f"{name}.pem"),
+                os.path.join(self.work, f"{name}.key"))
+
+    def start_tls_idsignd(self):
+        """A second idsignd on the token: mutual TLS and a caller policy that
+        lets only spiffe://example.org/backend-a sign and verify."""
+        self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+                      "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                      "ca.key", "-out", "ca.pem", "-days", "1", "-subj",
+                      "/CN=idsign examples CA")
+        self.tls_ca = os.path.join(self.work, "ca.pem")
+        server = self._certificate(
+            "server", "subjectAltName=DNS:idsignd.example\n"
+            "extendedKeyUsage=serverAuth\n")
+        self.clients = {
+            name: self._certificate(
+                name, f"subjectAltName=URI:spiffe://example.org/{name}\n"
+                "extendedKeyUsage=clientAuth\n")
+            for name in ("backend-a", "backend-b")}
+        policy = os.path.join(self.work, "policy.json")
+        with open(policy, "w", encoding="utf-8") as file:
+            json.dump({"rules": [{"caller": "spiffe://example.org/backend-a",
+                                  "operations": ["sign", "verify"],
+                                  "keys": [KEY]}]}, file)
+        process, log_path = self._spawn(
+            [args.idsignd, "--token=idsign-examples",
+             f"--pin-file={self.pin_file}", "--listen=127.0.0.1:0",
+             f"--tls-cert={server[0]}", f"--tls-key={server[1]}",
+             f"--client-ca={self.tls_ca}", f"--policy={policy}"],
+            "idsignd-tls.log")
+        return wait_for_line(log_path, r" ready address=(\S+) .*serving=1",
+                             process, "idsignd with TLS").group(1)
+
+    def tls_flags(self, client):
+        cert, key = self.clients[client]
+        return [f"--tls-ca={self.tls_ca}", f"--tls-cert={cert}",
+                f"--tls-key={key}", "--tls-server-name=idsignd.example"]
+
     def _spawn(self, command, log_name, **kwargs):
         log_path = os.path.join(self.work, log_name)
         with open(log_path, "wb") as log:
@@ -177,6 +233,10 @@ def setUpModule():  # pylint: disable=invalid-name
         fixture.start_login_server("jwt", "--issue=jwt")
         fixture.start_login_server("unreachable", "--issue=both",
                                    idsign_address=f"127.0.0.1:{free_port()}")
+        tls_address = fixture.start_tls_idsignd()
+        for client in ("backend-a", "backend-b"):
+            fixture.start_login_server(client, *fixture.tls_flags(client),
+                                       idsign_address=tls_address)
     except BaseException:
         fixture.close()
         raise
@@ -276,6 +336,20 @@ class UnreachableIdsignTest(unittest.TestCase):
         self.assertEqual(status, 503, body)
 
 
+class MutualTlsTest(unittest.TestCase):
+
+    def test_granted_client_certificate_gets_the_user_hash(self):
+        status, _, body = login("backend-a", ALICE)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["user_hash"], expected_hash(ALICE["user_id"]))
+
+    def test_caller_the_policy_does_not_grant_gets_500_and_no_hash(self):
+        # PERMISSION_DENIED is a misconfiguration, not worth a retry.
+        status, _, body = login("backend-b", ALICE)
+        self.assertEqual(status, 500, body)
+        self.assertNotIn("user_hash", body)
+
+
 class ApiUserHashTest(unittest.TestCase):
 
     def test_valid_user_hash_is_allowed(self):
@@ -341,6 +415,8 @@ def main():
     parser.add_argument("--softhsm2-util",
                         default=shutil.which("softhsm2-util") or
                         "softhsm2-util")
+    parser.add_argument("--openssl",
+                        default=shutil.which("openssl") or "openssl")
     parser.add_argument("--example", choices=("python", "node"),
                         default="python")
     args, rest = parser.parse_known_args()

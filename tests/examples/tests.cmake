@@ -1,7 +1,8 @@
 # The Python client example (examples/python) against the built idsignd, on a
 # throwaway SoftHSM2 token: login_example_test.py creates the token, imports
 # a random secret with the built idsign, and checks the example's HTTP
-# answers with Python's hmac module and PyJWT as oracles. The Node example
+# answers (plaintext on loopback, and mutual TLS with a caller policy) with
+# Python's hmac module and PyJWT as oracles. The Node example
 # passes the same checks (--example=node) but needs `npm install`, which CI
 # does not run.
 
@@ -20,6 +21,8 @@ find_program(IDSIGN_EXAMPLES_PYTHON NAMES python3
   PATHS /usr/bin
   VALIDATOR idsign_python_has_example_modules)
 find_program(IDSIGN_GRPC_PYTHON_PLUGIN grpc_python_plugin)
+# The throwaway CA for the mutual-TLS checks.
+find_program(OPENSSL_BINARY openssl REQUIRED)
 
 if(IDSIGN_EXAMPLES_PYTHON AND IDSIGN_GRPC_PYTHON_PLUGIN)
   add_test(NAME examples_python_test
@@ -28,7 +31,8 @@ if(IDSIGN_EXAMPLES_PYTHON AND IDSIGN_GRPC_PYTHON_PLUGIN)
       --example=python
       --idsign=$<TARGET_FILE:idsign>
       --idsignd=$<TARGET_FILE:idsignd>
-      --softhsm2-util=${SOFTHSM2_UTIL})
+      --softhsm2-util=${SOFTHSM2_UTIL}
+      --openssl=${OPENSSL_BINARY})
   set_tests_properties(examples_python_test PROPERTIES
     TIMEOUT 300
     ENVIRONMENT
