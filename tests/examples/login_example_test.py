@@ -8,7 +8,9 @@ Creates a throwaway SoftHSM2 token in a temporary directory, imports a random
 40-hex-digit secret with `idsign key import`, starts idsignd on 127.0.0.1
 (port 0), then starts the example's login server (examples/<example>/):
 issuing user_hash, issuing JWTs, and pointed at an address where nothing
-listens. A second idsignd on the same token serves mutual TLS with a caller
+listens, and with a second key of the same secret in monitor mode (set with
+`idsign key rollout`). A second idsignd on the same token serves mutual TLS
+with a caller
 policy (a throwaway CA made with the openssl command), and two more login
 servers reach it with client certificates: one the policy grants, one it
 does not. The checks compare with Python's hmac module and PyJWT, the
@@ -41,6 +43,7 @@ except ImportError:
 SOURCE_DIR = os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 KEY = "examples/web/test"
+MONITORED_KEY = "examples/web/monitored"  # same secret, rollout mode monitor
 JWT_TTL = 600
 ALICE = {"username": "alice", "password": "pw-alice", "user_id": "42",
          "email": "alice@example.com"}
@@ -105,12 +108,22 @@ class Fixture:
         with open(secret_file, "w", encoding="utf-8") as file:
             file.write(self.secret)
         os.chmod(secret_file, 0o600)
-        subprocess.run([args.idsign, "key", "import",
-                        "--token=idsign-examples",
-                        f"--pin-file={self.pin_file}", f"--name={KEY}",
-                        f"--secret-file={secret_file}"],
-                       env=self.env, check=True, capture_output=True)
+        for key in (KEY, MONITORED_KEY):
+            subprocess.run([args.idsign, "key", "import",
+                            "--token=idsign-examples",
+                            f"--pin-file={self.pin_file}", f"--name={key}",
+                            f"--secret-file={secret_file}"],
+                           env=self.env, check=True, capture_output=True)
         os.remove(secret_file)
+        # Before idsignd starts, so that no reload is awaited. A failure is
+        # reported by the monitor-mode tests, not by every test.
+        rollout = subprocess.run(
+            [args.idsign, "key", "rollout", "--token=idsign-examples",
+             f"--pin-file={self.pin_file}", f"--name={MONITORED_KEY}",
+             "--mode=monitor"],
+            env=self.env, check=False, capture_output=True, text=True)
+        self.rollout_error = ("" if rollout.returncode == 0 else
+                              f"idsign key rollout failed: {rollout.stderr}")
 
     def _openssl(self, *arguments):
         subprocess.run([args.openssl, *arguments], cwd=self.work, check=True,
@@ -182,7 +195,8 @@ class Fixture:
                               process, "idsignd")
         return match.group(1)
 
-    def start_login_server(self, name, *flags, idsign_address=None):
+    def start_login_server(self, name, *flags, idsign_address=None,
+                           key=KEY):
         users = os.path.join(self.work, "users.json")
         with open(users, "w", encoding="utf-8") as file:
             json.dump({"users": [ALICE, BOB]}, file)
@@ -194,7 +208,7 @@ class Fixture:
             command = ["node", os.path.join(example, "login_server.js")]
         command += ["--listen=127.0.0.1:0",
                     f"--idsign-server={idsign_address or self.idsign_address}",
-                    f"--key={KEY}", f"--users={users}", "--timeout=5",
+                    f"--key={key}", f"--users={users}", "--timeout=5",
                     f"--jwt-ttl={JWT_TTL}", *flags]
         process, log_path = self._spawn(command, f"login-{name}.log",
                                         cwd=example)
@@ -233,6 +247,8 @@ def setUpModule():  # pylint: disable=invalid-name
         fixture.start_login_server("jwt", "--issue=jwt")
         fixture.start_login_server("unreachable", "--issue=both",
                                    idsign_address=f"127.0.0.1:{free_port()}")
+        fixture.start_login_server("monitored", "--issue=user_hash",
+                                   key=MONITORED_KEY)
         tls_address = fixture.start_tls_idsignd()
         for client in ("backend-a", "backend-b"):
             fixture.start_login_server(client, *fixture.tls_flags(client),
@@ -374,6 +390,43 @@ class ApiUserHashTest(unittest.TestCase):
             "X-User-Hash": expected_hash("43")})
         self.assertEqual(status, 401, body)
         self.assertNotIn("user_id", body)
+
+    def test_missing_user_hash_is_denied(self):
+        status, _, body = request("user_hash", "/api/me", headers={
+            "X-User-Id": ALICE["user_id"]})
+        self.assertEqual(status, 401, body)
+
+
+class ApiMonitorModeTest(unittest.TestCase):
+    """Needs `idsign key rollout` and Verify's decision."""
+
+    def setUp(self):
+        if fixture.rollout_error:
+            self.fail(fixture.rollout_error)
+
+    def test_wrong_user_hash_is_allowed_and_reported(self):
+        status, _, body = request("monitored", "/api/me", headers={
+            "X-User-Id": ALICE["user_id"],
+            "X-User-Hash": expected_hash("43")})
+        self.assertEqual(status, 200, body)
+        self.assertFalse(body["verified"])
+        self.assertEqual(body["reason"], "INVALID")
+        self.assertEqual(body["mode"], "MONITOR")
+
+    def test_missing_user_hash_is_allowed_and_reported(self):
+        status, _, body = request("monitored", "/api/me", headers={
+            "X-User-Id": ALICE["user_id"]})
+        self.assertEqual(status, 200, body)
+        self.assertFalse(body["verified"])
+        self.assertEqual(body["reason"], "MISSING")
+
+    def test_valid_user_hash_is_verified(self):
+        status, _, body = request("monitored", "/api/me", headers={
+            "X-User-Id": ALICE["user_id"],
+            "X-User-Hash": expected_hash(ALICE["user_id"])})
+        self.assertEqual(status, 200, body)
+        self.assertTrue(body["verified"])
+        self.assertEqual(body["mode"], "MONITOR")
 
 
 class ApiJwtTest(unittest.TestCase):
