@@ -10,7 +10,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,12 +23,6 @@ JWT_TTL = 600
 ALICE = {"username": "alice", "password": "pw-alice", "user_id": "42",
          "email": "alice@example.com"}
 BOB = {"username": "bob", "password": "pw-bob", "email": "bob@example.com"}
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_line(path, pattern, process, what):
@@ -146,6 +139,11 @@ class Fixture:
             "idsignd-tls.log")
         return wait_for_line(log_path, r" ready address=(\S+) .*serving=1",
                              process, "idsignd with TLS").group(1)
+
+    def nobody_address(self):
+        """An idsign address where nothing listens (a socket never bound),
+        so no other test can take it."""
+        return f"unix:{self.work}/nobody.sock"
 
     def tls_flags(self, client):
         cert, key = self.clients[client]

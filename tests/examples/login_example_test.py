@@ -8,7 +8,7 @@ Creates a throwaway SoftHSM2 token in a temporary directory, imports a random
 40-hex-digit secret with `idsign key import` (twice: the second key is put in
 monitor mode with `idsign key rollout`), starts idsignd on 127.0.0.1 (port
 0), then starts the example's login server (examples/<example>/) issuing
-user_hash, issuing JWTs, on the monitored key, and pointed at an address
+user_hash, issuing JWTs, on the monitored key, and pointed at a unix socket
 where nothing listens. A second idsignd on the same token serves mutual TLS
 with a caller policy (a throwaway CA made with the openssl command), and two
 more login servers reach it with client certificates: one the policy grants,
@@ -34,8 +34,7 @@ except ImportError:
     sys.exit("login_example_test: PyJWT is missing (Debian: python3-jwt; "
              "scripts/install-deps.sh installs it)")
 
-from example_fixture import (ALICE, BOB, JWT_TTL, MONITORED_KEY, Fixture,
-                             free_port)
+from example_fixture import ALICE, BOB, JWT_TTL, MONITORED_KEY, Fixture
 
 args = None      # command-line options, set in main()
 fixture = None   # the running servers, set in setUpModule()
@@ -48,7 +47,7 @@ def setUpModule():  # pylint: disable=invalid-name
         fixture.start_login_server("user_hash", "--issue=user_hash")
         fixture.start_login_server("jwt", "--issue=jwt")
         fixture.start_login_server("unreachable", "--issue=both",
-                                   idsign_address=f"127.0.0.1:{free_port()}")
+                                   idsign_address=fixture.nobody_address())
         fixture.start_login_server("monitored", "--issue=user_hash",
                                    key=MONITORED_KEY)
         tls_address = fixture.start_tls_idsignd()
