@@ -48,7 +48,7 @@ class Fixture:
         self.processes = []
         self.work = tempfile.mkdtemp(prefix="idsign-examples-")
         os.chmod(self.work, 0o700)
-        self.env = dict(os.environ)
+        self.env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         self.secret = secrets.token_hex(20)  # like a vendor's secret
         self._create_token()
         self.idsign_address = self._start_idsignd()

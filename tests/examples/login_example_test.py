@@ -34,6 +34,7 @@ except ImportError:
     sys.exit("login_example_test: PyJWT is missing (Debian: python3-jwt; "
              "scripts/install-deps.sh installs it)")
 
+sys.dont_write_bytecode = True  # nothing written into the source tree
 from example_fixture import ALICE, BOB, JWT_TTL, MONITORED_KEY, Fixture
 
 args = None      # command-line options, set in main()
