@@ -14,6 +14,9 @@ PACKAGES=(
   softhsm2 opensc
   # tests: GoogleTest/GMock and OpenSSL (the oracle)
   libgtest-dev libgmock-dev libssl-dev openssl
+  # the Python client example and its test (examples/python); its stubs are
+  # generated with protoc and grpc_python_plugin (above)
+  python3 python3-grpcio python3-protobuf python3-jwt
   # scripts
   coreutils procps
 )
