@@ -57,7 +57,8 @@ class ServerTls {
   ServerTls(const ServerTls&) = delete;
   ServerTls& operator=(const ServerTls&) = delete;
 
-  // Credentials for ServerBuilder::AddListeningPort.
+  // Credentials for ServerBuilder::AddListeningPort, for one port only:
+  // each accepted set is handed to gRPC once, at the port's next connection.
   std::shared_ptr<grpc::ServerCredentials> Credentials();
 
   // Re-reads the files. Unchanged files are a no-op. Changed files that
