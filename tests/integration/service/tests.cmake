@@ -50,3 +50,11 @@ idsign_test(service_policy_test
 idsign_test(service_unix_listener_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/unix_listener_test.cc
   LIBS idsign::service)
+
+# The call guards through service::Server: --max-inflight's cap, and the
+# caller policy for a unix socket caller named by uid.
+idsign_test(service_guards_test
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/service_fixture.cc
+    ${CMAKE_CURRENT_LIST_DIR}/guards_test.cc
+  LIBS idsign::service)
