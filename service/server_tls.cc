@@ -123,6 +123,12 @@ absl::Status CheckTlsFlags(const TlsFiles& files) {
   return absl::OkStatus();
 }
 
+// gRPC stays initialised while a ServerTls exists, so that each check does
+// not start and tear down gRPC's internals when no server runs yet.
+ServerTls::ServerTls(TlsFiles files) : files_(std::move(files)) { grpc_init(); }
+
+ServerTls::~ServerTls() { grpc_shutdown(); }
+
 absl::StatusOr<std::unique_ptr<ServerTls>> ServerTls::Open(
     const TlsFiles& files) {
   RETURN_IF_ERROR(CheckTlsFlags(files));
@@ -150,7 +156,9 @@ absl::Status ServerTls::Reload(absl::string_view trigger) {
   absl::StatusOr<Material> material = ReadFiles();
   if (material.ok() && *material == current_) {
     refused_.reset();
-    log::Debug("tls_unchanged", absl::StrCat("trigger=", trigger));
+    // A signal usually follows a renewal: say when it found nothing new.
+    log::Write(trigger == "interval" ? log::Level::kDebug : log::Level::kInfo,
+               "tls_unchanged", absl::StrCat("trigger=", trigger));
     return absl::OkStatus();
   }
   absl::Status status = material.status();

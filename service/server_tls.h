@@ -54,6 +54,7 @@ class ServerTls {
   // INVALID_ARGUMENT naming the flag and file otherwise.
   static absl::StatusOr<std::unique_ptr<ServerTls>> Open(const TlsFiles& files);
 
+  ~ServerTls();
   ServerTls(const ServerTls&) = delete;
   ServerTls& operator=(const ServerTls&) = delete;
 
@@ -79,7 +80,7 @@ class ServerTls {
     bool operator==(const Material&) const = default;
   };
 
-  explicit ServerTls(TlsFiles files) : files_(std::move(files)) {}
+  explicit ServerTls(TlsFiles files);
 
   absl::StatusOr<Material> ReadFiles() const;
   absl::Status Check(const Material& material) const;

@@ -3,8 +3,9 @@
 // the new certificate after SIGHUP or, without a signal, after the periodic
 // check. A replacement that is broken (unreadable, or a key that does not
 // match its certificate) is refused with a logged reason while the last good
-// certificate keeps serving. Which certificate is served is told by which CA
-// `idsign sign` must trust to connect.
+// certificate keeps serving. A replaced --client-ca decides which client
+// certificates new connections accept. Which certificate is served is told by
+// which CA `idsign sign` must trust to connect.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -55,40 +56,63 @@ class TlsReloadE2eTest : public ::testing::Test {
                           .server = true};
     ASSERT_TRUE(first_ca_->Issue(server, &first_));
     ASSERT_TRUE(next_ca_->Issue(server, &next_));
+    ASSERT_TRUE(
+        first_ca_->Issue({.common_name = "client-first"}, &first_client_));
+    ASSERT_TRUE(next_ca_->Issue({.common_name = "client-next"}, &next_client_));
   }
   static void TearDownTestSuite() {
     delete first_ca_;
     delete next_ca_;
   }
 
-  // idsignd serving copies of `first_` that the test then replaces.
+  // idsignd serving copies of `first_` that the test then replaces; with
+  // `mutual`, a copy of the first CA is its --client-ca.
   std::unique_ptr<IdsigndProcess> StartOnCopies(
-      const std::string& reload_interval) {
+      const std::string& reload_interval, bool mutual = false) {
     live_ = {ScratchPath("live.pem"), ScratchPath("live.key")};
     EXPECT_TRUE(Replace(first_.cert, live_.cert));
     EXPECT_TRUE(Replace(first_.key, live_.key));
+    std::vector<std::string> flags = {"--tls-cert=" + live_.cert,
+                                      "--tls-key=" + live_.key,
+                                      "--reload-interval=" + reload_interval};
+    if (mutual) {
+      live_ca_ = ScratchPath("live-ca.pem");
+      EXPECT_TRUE(Replace(first_ca_->cert(), live_ca_));
+      flags.push_back("--client-ca=" + live_ca_);
+    }
     std::string error;
     auto server = IdsigndProcess::Start(
-        absl::StrCat("127.0.0.1:", FreeLoopbackPort()),
-        {"--tls-cert=" + live_.cert, "--tls-key=" + live_.key,
-         "--reload-interval=" + reload_interval},
-        &error);
+        absl::StrCat("127.0.0.1:", FreeLoopbackPort()), flags, &error);
     EXPECT_NE(server, nullptr) << error;
     if (server == nullptr) return nullptr;
     grpc::SslCredentialsOptions options;
     options.pem_root_certs = ReadFileOrEmpty(first_ca_->cert());
+    if (mutual) {
+      options.pem_cert_chain = ReadFileOrEmpty(first_client_.cert);
+      options.pem_private_key = ReadFileOrEmpty(first_client_.key);
+    }
     server->set_channel_credentials(grpc::SslCredentials(options), kServerName);
     EXPECT_TRUE(server->WaitUntilServing());
     return server;
   }
 
-  // `idsign sign` on a new connection that trusts only `ca`.
-  static RunResult SignTrusting(const IdsigndProcess& server,
-                                const TestCa& ca) {
-    return RunIdsign({"sign", "--server=" + server.target(), "--timeout=20s",
-                      "--key=" + std::string(kKey), "--user-id=user-7",
-                      "--tls-ca=" + ca.cert(),
-                      absl::StrCat("--tls-server-name=", kServerName)});
+  // `idsign sign` on a new connection that trusts only `ca`, presenting
+  // `client` if given.
+  static RunResult SignTrusting(const IdsigndProcess& server, const TestCa& ca,
+                                const CertFiles* client = nullptr) {
+    std::vector<std::string> args = {
+        "sign",
+        "--server=" + server.target(),
+        "--timeout=20s",
+        "--key=" + std::string(kKey),
+        "--user-id=user-7",
+        "--tls-ca=" + ca.cert(),
+        absl::StrCat("--tls-server-name=", kServerName)};
+    if (client != nullptr) {
+      args.push_back("--tls-cert=" + client->cert);
+      args.push_back("--tls-key=" + client->key);
+    }
+    return RunIdsign(args);
   }
 
   // Waits until the log holds `text` `count` times.
@@ -126,13 +150,15 @@ class TlsReloadE2eTest : public ::testing::Test {
 
   static TestCa* first_ca_;
   static TestCa* next_ca_;
-  static CertFiles first_, next_;
+  static CertFiles first_, next_, first_client_, next_client_;
   CertFiles live_;
+  std::string live_ca_;
 };
 
 TestCa* TlsReloadE2eTest::first_ca_ = nullptr;
 TestCa* TlsReloadE2eTest::next_ca_ = nullptr;
-CertFiles TlsReloadE2eTest::first_, TlsReloadE2eTest::next_;
+CertFiles TlsReloadE2eTest::first_, TlsReloadE2eTest::next_,
+    TlsReloadE2eTest::first_client_, TlsReloadE2eTest::next_client_;
 
 TEST_F(TlsReloadE2eTest, SighupLoadsTheNewCertificate) {
   // An hour-long interval: only the signal can explain a reload.
@@ -159,6 +185,25 @@ TEST_F(TlsReloadE2eTest, ChangedFilesAreLoadedWithoutASignal) {
   ASSERT_TRUE(Replace(next_.cert, live_.cert));
   ASSERT_TRUE(WaitForLog(*server, "tls_reloaded trigger=interval"));
   ExpectServes(*server, *next_ca_, *first_ca_);
+}
+
+TEST_F(TlsReloadE2eTest, SighupLoadsANewClientCa) {
+  auto server = StartOnCopies("1h", /*mutual=*/true);
+  ASSERT_NE(server, nullptr);
+  RunResult old_client = SignTrusting(*server, *first_ca_, &first_client_);
+  EXPECT_EQ(old_client.exit_code, 0) << old_client.Describe();
+  RunResult new_client = SignTrusting(*server, *first_ca_, &next_client_);
+  EXPECT_EQ(new_client.exit_code, 3) << new_client.Describe();
+
+  ASSERT_TRUE(Replace(next_ca_->cert(), live_ca_));
+  server->process().Signal(SIGHUP);
+  ASSERT_TRUE(WaitForLog(*server, "tls_reloaded trigger=SIGHUP"));
+  new_client = SignTrusting(*server, *first_ca_, &next_client_);
+  EXPECT_EQ(new_client.exit_code, 0) << new_client.Describe();
+  EXPECT_EQ(new_client.stdout_text,
+            OpenSslHmacSha256Hex(kSecret, "user-7") + "\n");
+  old_client = SignTrusting(*server, *first_ca_, &first_client_);
+  EXPECT_EQ(old_client.exit_code, 3) << old_client.Describe();
 }
 
 TEST_F(TlsReloadE2eTest, BrokenReplacementKeepsTheLastGoodCertificate) {
