@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "grpc/grpc_security_constants.h"
+#include "service/unix_listener.h"
 
 namespace idsign::service {
 namespace {
@@ -41,8 +42,11 @@ PeerCertificateNames CertificateNamesOf(const grpc::AuthContext& auth) {
 
 std::string AuthenticatedIdentity(const grpc::ServerContextBase& context) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-  if (auth == nullptr) return "";
-  return IdentityFromCertificate(CertificateNamesOf(*auth));
+  if (auth != nullptr) {
+    std::string identity = IdentityFromCertificate(CertificateNamesOf(*auth));
+    if (!identity.empty()) return identity;
+  }
+  return UnixPeerIdentity(context.peer());
 }
 
 std::string CallerIdentity(const grpc::ServerContextBase& context) {

@@ -2,8 +2,11 @@
 //
 // A caller that presented a verified client certificate (mutual TLS) is
 // named by the certificate: its first URI SAN (e.g. a SPIFFE id), else its
-// first DNS SAN, else its subject CN. Any other caller is named by its peer
-// address as gRPC reports it ("ipv4:127.0.0.1:5000", "unix:/run/...").
+// first DNS SAN, else its subject CN. A caller on idsignd's plaintext unix
+// socket is named by the uid the kernel reports for it ("uid:1000", see
+// unix_listener.h). Both are authenticated identities, which the caller
+// policy and the rate limits use. Any other caller has none and is named
+// by its peer address as gRPC reports it ("ipv4:127.0.0.1:5000").
 //
 // Thread safety: stateless functions. Ownership: none; results are copies.
 #ifndef IDSIGN_SERVICE_CALLER_IDENTITY_H_
@@ -33,12 +36,13 @@ std::string IdentityFromCertificate(const PeerCertificateNames& names);
 // peer presented no verified certificate.
 PeerCertificateNames CertificateNamesOf(const grpc::AuthContext& auth);
 
-// The identity of `context`'s verified client certificate; empty when the
-// caller presented none (plaintext, or TLS without a client certificate).
+// The identity of `context`'s verified client certificate, or of its unix
+// socket peer; empty when the caller has neither (plaintext TCP, or TLS
+// without a client certificate).
 std::string AuthenticatedIdentity(const grpc::ServerContextBase& context);
 
-// The caller of `context`'s RPC: the certificate identity if there is one,
-// otherwise the peer address.
+// The caller of `context`'s RPC: the authenticated identity if there is
+// one, otherwise the peer address.
 std::string CallerIdentity(const grpc::ServerContextBase& context);
 
 }  // namespace idsign::service

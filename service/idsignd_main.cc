@@ -41,6 +41,7 @@ struct Flags {
   bool audit_fail_open = false;
   std::string audit_checkpoint_interval = "10s";
   std::string log_level = "info";
+  std::string socket_mode = "0660";
   std::string tls_cert;
   std::string tls_key;
   std::string client_ca;
@@ -95,10 +96,16 @@ int Run(const Flags& flags) {
 
   service::TlsFiles tls{.cert = flags.tls_cert,
                         .key = flags.tls_key,
-                        .client_ca = flags.client_ca,
-                        .refresh = reload_interval};
+                        .client_ca = flags.client_ca};
   if (absl::Status checked = service::CheckTlsFlags(tls); !checked.ok()) {
     return Fail(checked);
+  }
+  uint32_t socket_mode = 0;
+  if (flags.socket_mode.empty() || flags.socket_mode.size() > 4 ||
+      flags.socket_mode.find_first_not_of("01234567") != std::string::npos ||
+      (socket_mode = std::stoul(flags.socket_mode, nullptr, 8)) > 0777) {
+    return Fail(absl::InvalidArgumentError(
+        "--socket-mode must be octal permission bits such as 0660"));
   }
 
   if (flags.rate_burst > 0 && flags.rate_limit <= 0) {
@@ -153,6 +160,7 @@ int Run(const Flags& flags) {
   config.audit = audit_log.get();
   config.listen = flags.listen;
   config.tls = tls;
+  config.unix_socket_mode = static_cast<mode_t>(socket_mode);
   config.guards = {.policy = policy.get(), .limiter = &limiter};
   config.limits.max_identifier_bytes = flags.max_identifier_bytes;
   config.limits.max_batch = flags.max_batch;
@@ -208,12 +216,16 @@ int main(int argc, char** argv) {
       "idsignd: the idsign signing server. Computes HMAC-SHA256 user_hash "
       "values with keys held in a PKCS#11 token, over gRPC "
       "(idsign.v1.Signer, grpc.health.v1, server reflection). Stops "
-      "cleanly on SIGTERM or SIGINT; re-reads key rings and the --policy file "
-      "on SIGHUP.",
+      "cleanly on SIGTERM or SIGINT; re-reads key rings, the --policy file "
+      "and the TLS files on SIGHUP.",
       "idsignd"};
   app.add_option("--listen", flags.listen,
                  "host:port or unix:/path; plaintext only on loopback or a "
-                 "unix socket")
+                 "unix socket, whose callers are named by uid (uid:1000)")
+      ->capture_default_str();
+  app.add_option("--socket-mode", flags.socket_mode,
+                 "permission bits (octal) of the --listen=unix:/path socket "
+                 "file when serving plaintext: who may connect")
       ->capture_default_str();
   app.add_option("--tls-cert", flags.tls_cert,
                  "serve TLS (1.2 or later) with this PEM certificate chain; "
@@ -224,9 +236,10 @@ int main(int argc, char** argv) {
                  "issued by this PEM CA bundle; the audit log names them by "
                  "its URI SAN, else DNS SAN, else CN");
   app.add_option("--policy", flags.policy,
-                 "JSON caller policy: which mutual-TLS identities may run "
-                 "which operations on which keys (default deny; re-read on "
-                 "SIGHUP and every --reload-interval)");
+                 "JSON caller policy: which callers (mutual-TLS identities, "
+                 "unix socket uids) may run which operations on which keys "
+                 "(default deny; re-read on SIGHUP and every "
+                 "--reload-interval)");
   app.add_option("--rate-limit", flags.rate_limit,
                  "calls per second allowed to each caller (0: no limit)")
       ->capture_default_str()
@@ -271,7 +284,8 @@ int main(int argc, char** argv) {
   app.add_option("--reload-interval", flags.reload_interval,
                  "how often key rings are re-read from the token (also on "
                  "SIGHUP, and when a request names an unknown key), and how "
-                 "often the TLS files are checked for changes")
+                 "often the TLS files are checked for changes (also on "
+                 "SIGHUP)")
       ->capture_default_str();
   app.add_option("--audit-log", flags.audit_log,
                  "append one tamper-evident audit record per Sign, BatchSign "

@@ -79,6 +79,8 @@ void Maintenance::Reload(absl::string_view reason) {
     log::Write(reason == "interval" ? log::Level::kDebug : log::Level::kInfo,
                "reloaded", absl::StrCat("trigger=", reason));
   }
+  // Logs its own outcome; a refused certificate keeps the last good one.
+  server_->ReloadTls(reason).IgnoreError();
   if (options_.on_reload) options_.on_reload(reason);
   CheckHealth();
 }

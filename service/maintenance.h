@@ -1,6 +1,6 @@
 // Maintenance: idsignd's background upkeep. It checks the token login,
-// reloads the key catalog and whatever Options::on_reload names
-// (periodically and on demand, e.g. SIGHUP), and
+// reloads the key catalog, the server's TLS files and whatever
+// Options::on_reload names (periodically and on demand, e.g. SIGHUP), and
 // keeps the health service in step:
 //   - ""and "idsign.v1.Signer": SERVING while the token is logged in and at
 //     least one key can sign;

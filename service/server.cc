@@ -1,10 +1,6 @@
 #include "service/server.h"
 
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include <cstring>
+#include <algorithm>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -17,50 +13,31 @@
 #include "service/listen_address.h"
 
 namespace idsign::service {
-namespace {
-
-// True if a server accepts connections on the unix socket at `path`.
-bool UnixSocketIsLive(const std::string& path) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(address.sun_path)) return false;
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  const bool live = ::connect(fd, reinterpret_cast<sockaddr*>(&address),
-                              sizeof(address)) == 0;
-  ::close(fd);
-  return live;
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     const ServerConfig& config, keys::KeyStore* store) {
   ASSIGN_OR_RETURN(ListenAddress address, ParseListenAddress(config.listen));
-  std::shared_ptr<grpc::ServerCredentials> credentials =
-      grpc::InsecureServerCredentials();
+  std::unique_ptr<Server> server(new Server());
   if (config.tls.enabled()) {
-    ASSIGN_OR_RETURN(credentials, MakeServerTls(config.tls));
+    ASSIGN_OR_RETURN(server->tls_, ServerTls::Open(config.tls));
   } else {
     RETURN_IF_ERROR(CheckTlsFlags(config.tls));
     RETURN_IF_ERROR(CheckPlaintextAllowed(address));
   }
-  if (address.is_unix) {
-    // A stale socket from a previous run would make the bind fail. A live
-    // one belongs to a running server: taking its path over would strand it.
-    if (UnixSocketIsLive(address.unix_path)) {
-      return absl::UnavailableError(absl::StrCat(
-          "cannot listen on ", config.listen,
-          ": another server is accepting connections on that socket"));
-    }
-    ::unlink(address.unix_path.c_str());
+  // Plaintext unix connections come through our own listener, which knows
+  // each caller's uid; gRPC gets no port for them.
+  const bool own_listener = address.is_unix && server->tls_ == nullptr;
+  if (own_listener) {
+    ASSIGN_OR_RETURN(
+        server->unix_listener_,
+        UnixListener::Listen(address.unix_path, config.unix_socket_mode));
+  } else if (address.is_unix) {
+    RETURN_IF_ERROR(ClearStaleUnixSocket(address.unix_path));
   }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
-  std::unique_ptr<Server> server(new Server());
   server->service_ = std::make_unique<SignerService>(
       store, config.limits, config.audit, config.guards);
   grpc::ServerBuilder builder;
@@ -70,8 +47,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   // gRPC sets SO_REUSEPORT by default, which lets a second server bind a
   // port in use and silently share its connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(address.grpc_uri, credentials,
-                           address.is_unix ? nullptr : &server->port_);
+  if (!own_listener) {
+    builder.AddListeningPort(address.grpc_uri,
+                             server->tls_ != nullptr
+                                 ? server->tls_->Credentials()
+                                 : grpc::InsecureServerCredentials(),
+                             address.is_unix ? nullptr : &server->port_);
+  }
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || (!address.is_unix && server->port_ == 0)) {
@@ -79,6 +61,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
         absl::StrCat("cannot listen on ", config.listen,
                      ": the address is in use or not available on this host"));
   }
+  if (own_listener) server->unix_listener_->Start(server->server_.get());
   server->address_ =
       address.is_unix
           ? address.grpc_uri
@@ -86,13 +69,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                          server->port_);
   server->SetServing(false);
   // Without TLS the line stays as it always was.
-  const std::string transport = !config.tls.enabled() ? ""
-                                : config.tls.client_ca.empty()
-                                    ? " transport=tls"
-                                    : " transport=mtls";
+  const std::string transport = server->tls_ == nullptr  ? ""
+                                : server->tls_->mutual() ? " transport=mtls"
+                                                         : " transport=tls";
   log::Info("listening", absl::StrCat("address=", server->address_, transport,
                                       " max_request_bytes=", max_request));
   return server;
+}
+
+absl::Status Server::ReloadTls(absl::string_view trigger) {
+  if (tls_ == nullptr) return absl::OkStatus();
+  return tls_->Reload(trigger);
 }
 
 Server::~Server() { Shutdown(absl::ZeroDuration()); }
@@ -118,6 +105,8 @@ void Server::Shutdown(absl::Duration grace) {
   if (shut_down_ || server_ == nullptr) return;
   shut_down_ = true;
   SetServing(false);
+  // No new connection may reach a server that is shutting down.
+  if (unix_listener_ != nullptr) unix_listener_->Stop();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
 }

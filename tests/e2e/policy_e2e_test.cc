@@ -2,14 +2,19 @@
 // --policy grants per caller, operation and key (exact and prefix), refuses
 // everything else with PERMISSION_DENIED, refuses a broken policy file at
 // start, and --rate-limit/--rate-burst turn a quick burst into
-// RESOURCE_EXHAUSTED. Calls go through a gRPC stub so that a burst is quick.
+// RESOURCE_EXHAUSTED. SIGHUP reloads the policy, and a broken file keeps
+// the last good one; a caller without an identity is UNAUTHENTICATED. Calls
+// go through a gRPC stub so that a burst is quick.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -83,7 +88,8 @@ class PolicyE2eTest : public ::testing::Test {
     flags.push_back("--tls-cert=" + server_cert_.cert);
     flags.push_back("--tls-key=" + server_cert_.key);
     flags.push_back("--client-ca=" + ca_->cert());
-    flags.push_back("--policy=" + WriteScratch("policy.json", PolicyJson()));
+    policy_path_ = WriteScratch("policy.json", PolicyJson());
+    flags.push_back("--policy=" + policy_path_);
     std::string error;
     auto server = IdsigndProcess::Start(
         absl::StrCat("127.0.0.1:", FreeLoopbackPort()), flags, &error);
@@ -113,8 +119,43 @@ class PolicyE2eTest : public ::testing::Test {
     return stub->Sign(&context, request, &response);
   }
 
+  // Replaces the policy file in one rename, sends SIGHUP and waits for
+  // `event` ("policy_reloaded" or "policy_reload_failed") to be logged.
+  ::testing::AssertionResult ReplacePolicy(IdsigndProcess* server,
+                                           const std::string& text,
+                                           const std::string& event) {
+    const std::string temporary = policy_path_ + ".new";
+    std::ofstream(temporary) << text;
+    if (std::rename(temporary.c_str(), policy_path_.c_str()) != 0) {
+      return ::testing::AssertionFailure() << "cannot replace the policy";
+    }
+    const size_t before = Count(server->log(), event);
+    server->process().Signal(SIGHUP);
+    const auto give_up =
+        std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (Count(server->log(), event) == before) {
+      if (std::chrono::steady_clock::now() > give_up) {
+        return ::testing::AssertionFailure()
+               << "no new " << event << " in the log:\n"
+               << server->log();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return ::testing::AssertionSuccess();
+  }
+
+  static size_t Count(const std::string& text, const std::string& part) {
+    size_t count = 0;
+    for (size_t at = text.find(part); at != std::string::npos;
+         at = text.find(part, at + 1)) {
+      ++count;
+    }
+    return count;
+  }
+
   static TestCa* ca_;
   static CertFiles server_cert_, client_a_, client_z_;
+  std::string policy_path_;
 };
 
 TestCa* PolicyE2eTest::ca_ = nullptr;
@@ -179,6 +220,51 @@ TEST_F(PolicyE2eTest, RateLimitExhaustsAQuickBurst) {
   EXPECT_GE(exhausted, 1);
   EXPECT_EQ(ok + exhausted, 5);
   EXPECT_THAT(message, AllOf(HasSubstr(kBackendA), HasSubstr("rate limit")));
+}
+
+TEST_F(PolicyE2eTest, SighupReloadsThePolicyAndABrokenFileKeepsTheLastGood) {
+  auto server = Start({"--reload-interval=1h"});
+  ASSERT_NE(server, nullptr);
+  auto stub = Stub(*server, client_a_);
+  EXPECT_EQ(Sign(stub.get(), kOtherKey).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  const std::string widened =
+      absl::StrCat(R"({"rules":[{"caller":")", kBackendA,
+                   R"(","operations":["sign"],"keys":[")", kWebKey, R"(",")",
+                   kOtherKey, R"("]}]})");
+  ASSERT_TRUE(ReplacePolicy(server.get(), widened, "policy_reloaded"));
+  grpc::Status granted = Sign(stub.get(), kOtherKey);
+  EXPECT_TRUE(granted.ok()) << granted.error_message();
+
+  ASSERT_TRUE(ReplacePolicy(server.get(), R"({"rules":[{"caller":)",
+                            "policy_reload_failed"));
+  grpc::Status kept = Sign(stub.get(), kOtherKey);
+  EXPECT_TRUE(kept.ok()) << kept.error_message();
+  EXPECT_EQ(Sign(Stub(*server, client_z_).get(), kWebKey).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(PolicyE2eTest, CallerWithoutAnIdentityIsUnauthenticated) {
+  // TLS without --client-ca: nobody presents a certificate.
+  std::vector<std::string> flags = {
+      "--tls-cert=" + server_cert_.cert, "--tls-key=" + server_cert_.key,
+      "--policy=" + WriteScratch("policy.json", PolicyJson())};
+  std::string error;
+  auto server = IdsigndProcess::Start(
+      absl::StrCat("127.0.0.1:", FreeLoopbackPort()), flags, &error);
+  ASSERT_NE(server, nullptr) << error;
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = ReadFileOrEmpty(ca_->cert());
+  server->set_channel_credentials(grpc::SslCredentials(options), kServerName);
+  ASSERT_TRUE(server->WaitUntilServing());
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride(kServerName);
+  auto stub = v1::Signer::NewStub(grpc::CreateCustomChannel(
+      server->target(), grpc::SslCredentials(options), args));
+  grpc::Status status = Sign(stub.get(), kWebKey);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+      << status.error_message();
 }
 
 TEST_F(PolicyE2eTest, InvalidPolicyIsAStartupError) {

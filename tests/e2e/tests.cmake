@@ -67,3 +67,19 @@ target_compile_definitions(e2e_policy_test PRIVATE
 idsign_test(e2e_jwt_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/jwt_e2e_test.cc
   LIBS idsign_e2e_support)
+
+# Certificate reload through the binaries: SIGHUP, the periodic check, and
+# broken replacements that keep the last good certificate.
+idsign_test(e2e_tls_reload_test
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/tls_reload_e2e_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/test_ca.cc
+  LIBS idsign_e2e_support)
+target_compile_definitions(e2e_tls_reload_test PRIVATE
+  IDSIGN_TEST_OPENSSL="${OPENSSL_BINARY}")
+
+# Unix socket callers named by uid: the policy, the rate limit and the audit
+# record see uid:N, and the socket file's mode decides who may connect.
+idsign_test(e2e_unix_identity_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/unix_identity_e2e_test.cc
+  LIBS idsign_e2e_support idsign::audit)

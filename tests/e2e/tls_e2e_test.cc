@@ -7,12 +7,9 @@
 
 #include <chrono>
 #include <csignal>
-#include <cstdio>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -256,47 +253,6 @@ TEST_F(TlsE2eTest, TlsMayListenOnAnyAddress) {
        "-cipher", "DEFAULT@SECLEVEL=0", "-alpn", "h2", "-brief"},
       "", std::chrono::seconds(20));
   EXPECT_NE(tls11.exit_code, 0) << tls11.Describe();
-}
-
-TEST_F(TlsE2eTest, ReloadsCertificateFilesWithoutRestart) {
-  // The server reads copies that the test replaces.
-  CertFiles live{ScratchPath("live.pem"), ScratchPath("live.key")};
-  auto copy = [](const std::string& from, const std::string& to) {
-    const std::string temporary = to + ".new";
-    std::ofstream(temporary, std::ios::binary) << ReadFileOrEmpty(from);
-    return std::rename(temporary.c_str(), to.c_str()) == 0;
-  };
-  ASSERT_TRUE(copy(server_cert_.cert, live.cert));
-  ASSERT_TRUE(copy(server_cert_.key, live.key));
-  auto server = StartTls(absl::StrCat("127.0.0.1:", FreeLoopbackPort()),
-                         /*mutual=*/false, {"--reload-interval=1s"}, live);
-  ASSERT_NE(server, nullptr);
-  ASSERT_TRUE(WaitServing(server.get(), ca_->cert(), nullptr));
-
-  TestCa renewed("renewed");
-  ASSERT_TRUE(renewed.ok());
-  CertFiles next;
-  ASSERT_TRUE(renewed.Issue({.common_name = "idsignd-next",
-                             .san = absl::StrCat("DNS:", kServerName),
-                             .server = true},
-                            &next));
-  RunResult before = TlsSign(server->target(), renewed.cert(), nullptr);
-  EXPECT_EQ(before.exit_code, 3) << before.Describe();
-
-  ASSERT_TRUE(copy(next.key, live.key));
-  ASSERT_TRUE(copy(next.cert, live.cert));
-  const auto give_up =
-      std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  RunResult after;
-  do {
-    after = TlsSign(server->target(), renewed.cert(), nullptr);
-    if (after.exit_code == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  } while (std::chrono::steady_clock::now() < give_up);
-  EXPECT_EQ(after.exit_code, 0) << after.Describe() << server->log();
-  EXPECT_EQ(after.stdout_text, Expected("user-42"));
-  RunResult old_trust = TlsSign(server->target(), ca_->cert(), nullptr);
-  EXPECT_EQ(old_trust.exit_code, 3) << old_trust.Describe();
 }
 
 TEST_F(TlsE2eTest, InconsistentTlsFlagsAreStartupErrors) {

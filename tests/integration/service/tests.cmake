@@ -44,3 +44,17 @@ idsign_test(service_policy_test
     ${CMAKE_CURRENT_LIST_DIR}/service_fixture.cc
     ${CMAKE_CURRENT_LIST_DIR}/policy_test.cc
   LIBS idsign::service)
+
+# idsignd's own unix socket listener: callers named by the uid of their own
+# connection, and the socket file's life.
+idsign_test(service_unix_listener_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/unix_listener_test.cc
+  LIBS idsign::service)
+
+# The call guards through service::Server: --max-inflight's cap, and the
+# caller policy for a unix socket caller named by uid.
+idsign_test(service_guards_test
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/service_fixture.cc
+    ${CMAKE_CURRENT_LIST_DIR}/guards_test.cc
+  LIBS idsign::service)

@@ -35,9 +35,9 @@ TEST(CheckTlsFlagsTest, NeedsCertificateAndKeyTogether) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(MakeServerTlsTest, RefusesUnreadableFiles) {
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> made =
-      MakeServerTls({.cert = "/nonexistent/cert.pem", .key = "/nonexistent/k"});
+TEST(ServerTlsTest, RefusesUnreadableFiles) {
+  absl::StatusOr<std::unique_ptr<ServerTls>> made = ServerTls::Open(
+      {.cert = "/nonexistent/cert.pem", .key = "/nonexistent/k"});
   EXPECT_EQ(made.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(made.status().message().find("--tls-cert=/nonexistent/cert.pem"),
             absl::string_view::npos);
