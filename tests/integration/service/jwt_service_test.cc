@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "service/signer_service.h"
+#include "tests/integration/service/contract_key_store.h"
 #include "tests/integration/service/jwt_test_util.h"
 #include "tests/integration/service/service_fixture.h"
 #include "tests/testing/oracle.h"
@@ -60,7 +61,8 @@ class JwtServiceTest : public ::testing::Test {
 
   static int64_t Now() { return absl::ToUnixSeconds(absl::Now()); }
 
-  SignerService service_{&env().store(), Limits{}};
+  ContractKeyStore store_{&env().store()};
+  SignerService service_{&store_, Limits{}};
 };
 
 v1::SignJwtRequest Request(const std::string& user_id,
@@ -287,7 +289,7 @@ TEST_F(JwtServiceTest, TimesAreCheckedWithLeeway) {
   // Without leeway, the token that was inside it is expired.
   Limits strict;
   strict.jwt.leeway = absl::ZeroDuration();
-  SignerService no_leeway(&env().store(), strict);
+  SignerService no_leeway(&store_, strict);
   v1::VerifyJwtRequest request;
   request.set_key(kWebKey);
   request.set_jwt(token(absl::StrCat(R"("exp":)", now - 30)));
@@ -308,7 +310,9 @@ TEST_F(JwtServiceTest, AmbiguousOrNonCanonicalTokensAreRefused) {
                           absl::StrCat(R"({"exp":)", exp, "}")),
                 "appears more than once");
   // Padded segments, signed over exactly what is sent.
-  std::string payload = B64Url(absl::StrCat(R"({"exp":)", exp, "}"));
+  // 25 bytes: two characters of padding.
+  std::string payload = B64Url(absl::StrCat(R"({"exp":)", exp, R"(,"p":12})"));
+  ASSERT_NE(payload.size() % 4, 0u);
   while (payload.size() % 4 != 0) payload += '=';
   const std::string input = absl::StrCat(B64Url(kHeader), ".", payload);
   ExpectInvalid(

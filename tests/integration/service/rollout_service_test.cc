@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "service/signer_service.h"
+#include "tests/integration/service/contract_key_store.h"
 #include "tests/integration/service/jwt_test_util.h"
 #include "tests/integration/service/service_fixture.h"
 #include "tests/testing/oracle.h"
@@ -89,7 +90,8 @@ class RolloutServiceTest : public ::testing::Test {
                                      : v1::KeyRolloutStatus();
   }
 
-  SignerService service_{&env().store(), Limits{}};
+  ContractKeyStore store_{&env().store()};
+  SignerService service_{&store_, Limits{}};
 };
 
 TEST_F(RolloutServiceTest, SignEncodings) {
@@ -174,7 +176,7 @@ TEST_F(RolloutServiceTest, VerifyAcceptsEitherEncodingAndReportsTheDecision) {
 }
 
 TEST_F(RolloutServiceTest, CountersCountEveryOutcomeOfKnownKeysOnly) {
-  SignerService service(&env().store(), Limits{});
+  SignerService service(&store_, Limits{});
   const std::string hex = OpenSslHmacSha256Hex(secret(), "user-42");
   Verify(service, "user-42", hex);
   Verify(service, "user-42", hex);
@@ -232,7 +234,7 @@ TEST_F(RolloutServiceTest, CountersCountEveryOutcomeOfKnownKeysOnly) {
 }
 
 TEST_F(RolloutServiceTest, MonitorModeAllowsButCounts) {
-  MonitorModeStore store(&env().store());
+  MonitorModeStore store(&store_);
   SignerService service(&store, Limits{});
   const std::string hex = OpenSslHmacSha256Hex(secret(), "user-42");
   v1::VerifyResponse valid = Verify(service, "user-42", hex);
