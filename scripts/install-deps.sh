@@ -9,11 +9,13 @@ PACKAGES=(
   cmake ninja-build pkg-config ccache g++ make
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libp11-kit-dev libcli11-dev
+  libabsl-dev libp11-kit-dev libcli11-dev nlohmann-json3-dev
   # the development HSM and its tools
   softhsm2 opensc
   # tests: GoogleTest/GMock and OpenSSL (the oracle)
   libgtest-dev libgmock-dev libssl-dev openssl
+  # tests: an independent JWT implementation
+  python3 python3-jwt
   # scripts
   coreutils procps
 )

@@ -55,6 +55,7 @@ idsign_test(service_jwt_integration_test
     ${CMAKE_CURRENT_LIST_DIR}/service_fixture.cc
     ${CMAKE_CURRENT_LIST_DIR}/jwt_test_util.cc
     ${CMAKE_CURRENT_LIST_DIR}/jwt_service_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/jwt_request_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/rollout_service_test.cc
   LIBS idsign::service)
 target_compile_definitions(service_jwt_integration_test PRIVATE

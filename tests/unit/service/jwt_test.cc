@@ -278,8 +278,7 @@ TEST(ParseJwtTest, RefusesOtherShapes) {
   const std::string good = Token(kHeader, R"({"exp":1})");
   ExpectRefused(good.substr(0, good.rfind('.')), "this one has 2");
   ExpectRefused(absl::StrCat(good, ".x"), "this one has 4");
-  ExpectRefused(good.substr(good.find('.')),
-                "the header is not valid JSON");
+  ExpectRefused(good.substr(good.find('.')), "the header is not valid JSON");
   ExpectRefused(Token(kHeader, R"([1,2])"), "payload is not a JSON object");
   ExpectRefused(Token(kHeader, R"("text")"), "payload is not a JSON object");
   ExpectRefused(Token(kHeader, R"({"exp":1} x)"), "not valid JSON");
