@@ -214,7 +214,9 @@ TEST_F(RolloutServiceTest, CountersCountEveryOutcomeOfKnownKeysOnly) {
   EXPECT_GE(every_key.keys_size(), 4);
   EXPECT_GT(every_key.counting_since().seconds(), 0);
   for (const v1::KeyRolloutStatus& key : every_key.keys()) {
-    if (key.key() != kWebKey) EXPECT_EQ(key.user_hash().valid(), 0u);
+    if (key.key() != kWebKey) {
+      EXPECT_EQ(key.user_hash().valid(), 0u);
+    }
   }
   // The policy's view: only the keys the caller may see.
   v1::GetRolloutStatusResponse filtered;
