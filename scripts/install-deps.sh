@@ -9,13 +9,14 @@ PACKAGES=(
   cmake ninja-build pkg-config ccache g++ make
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libp11-kit-dev libcli11-dev
+  libabsl-dev libp11-kit-dev libcli11-dev nlohmann-json3-dev
   # the development HSM and its tools
   softhsm2 opensc
   # tests: GoogleTest/GMock and OpenSSL (the oracle)
   libgtest-dev libgmock-dev libssl-dev openssl
-  # the Python client example and its test (examples/python); its stubs are
-  # generated with protoc and grpc_python_plugin (above)
+  # the Python client example and its test (examples/python; its stubs are
+  # generated with protoc and grpc_python_plugin, above), and python3-jwt,
+  # the independent JWT implementation the tests check tokens with
   python3 python3-grpcio python3-protobuf python3-jwt
   # scripts
   coreutils procps

@@ -21,9 +21,16 @@ constexpr struct {
                    {Operation::kBatchSign, "batch_sign"},
                    {Operation::kVerify, "verify"},
                    {Operation::kSignJwt, "sign_jwt"},
+                   {Operation::kVerifyJwt, "verify_jwt"},
+                   {Operation::kRolloutStatus, "rollout_status"},
                    {Operation::kListKeys, "list_keys"}};
 
 constexpr size_t kMaxEchoedKey = 128;
+
+bool KeyIgnored(Operation operation, absl::string_view key) {
+  return operation == Operation::kListKeys ||
+         (operation == Operation::kRolloutStatus && key.empty());
+}
 
 }  // namespace
 
@@ -69,7 +76,8 @@ absl::StatusOr<Policy> Policy::Parse(absl::string_view json) {
       if (!operation.has_value()) {
         return fail(absl::StrCat(
             "unknown operation \"", name,
-            "\" (expected sign, batch_sign, verify, sign_jwt or list_keys)"));
+            "\" (expected sign, batch_sign, verify, sign_jwt, verify_jwt, "
+            "rollout_status or list_keys)"));
       }
       rule.operations.push_back(*operation);
     }
@@ -117,7 +125,7 @@ bool Policy::Allows(absl::string_view caller, Operation operation,
         rule.operations.end()) {
       continue;
     }
-    if (operation == Operation::kListKeys) return true;
+    if (KeyIgnored(operation, key)) return true;
     for (const std::string& exact : rule.exact_keys) {
       if (exact == key) return true;
     }
@@ -168,7 +176,7 @@ absl::Status CallerPolicy::Check(absl::string_view caller, Operation operation,
     policy = policy_;
   }
   if (policy->Allows(caller, operation, key)) return absl::OkStatus();
-  if (operation == Operation::kListKeys) {
+  if (KeyIgnored(operation, key)) {
     return absl::PermissionDeniedError(absl::StrCat(
         "caller \"", caller, "\" may not ", OperationName(operation)));
   }

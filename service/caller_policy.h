@@ -4,10 +4,13 @@
 // The file is JSON (see policy.proto):
 //   {"rules":[{"caller":"spiffe://example.org/backend-a",
 //              "operations":["sign","batch_sign","verify","sign_jwt",
-//                            "list_keys"],
+//                            "verify_jwt","rollout_status","list_keys"],
 //              "keys":["intercom/web/prod","intercom/ios/*"]}]}
 // A rule grants its caller (matched exactly) its operations on its keys: an
 // exact key name, or a prefix ending in '*'. Anything not granted is denied.
+// A rollout_status request for every key (an empty key) is admitted for a
+// caller granted rollout_status on some key; the service then shows it only
+// the keys it is granted.
 // Parse() refuses unknown fields and operations, an empty caller, a rule
 // without keys or operations, a '*' other than at the end of a key entry,
 // and invalid key names, naming the rule by index and caller.
@@ -33,9 +36,18 @@
 
 namespace idsign::service {
 
-enum class Operation { kSign, kBatchSign, kVerify, kSignJwt, kListKeys };
+enum class Operation {
+  kSign,
+  kBatchSign,
+  kVerify,
+  kSignJwt,
+  kVerifyJwt,
+  kRolloutStatus,
+  kListKeys
+};
 
-// "sign", "batch_sign", "verify", "sign_jwt", "list_keys".
+// "sign", "batch_sign", "verify", "sign_jwt", "verify_jwt",
+// "rollout_status", "list_keys".
 absl::string_view OperationName(Operation operation);
 std::optional<Operation> ParseOperation(absl::string_view name);
 
@@ -46,8 +58,8 @@ class Policy {
   // Reads and parses `path`; errors name the file.
   static absl::StatusOr<Policy> Load(const std::string& path);
 
-  // Whether a rule grants `caller` `operation` on `key`. For kListKeys the
-  // key is ignored.
+  // Whether a rule grants `caller` `operation` on `key`. For kListKeys, and
+  // for kRolloutStatus with an empty key, the key is ignored.
   bool Allows(absl::string_view caller, Operation operation,
               absl::string_view key) const;
 

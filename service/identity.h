@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "idsign/v1/signer.pb.h"
+#include "service/jwt.h"
 
 namespace idsign::service {
 
@@ -23,6 +24,8 @@ struct Limits {
   size_t max_identifier_bytes = 1024;
   // Most identities in one BatchSign (--max-batch).
   size_t max_batch = 1000;
+  // SignJwt and VerifyJwt: ttl, leeway and size limits.
+  JwtLimits jwt;
 };
 
 struct SelectedIdentity {

@@ -49,6 +49,8 @@ struct Flags {
   double rate_limit = 0;
   double rate_burst = 0;
   uint32_t max_inflight = 1024;
+  std::string jwt_max_ttl = "24h";
+  std::string jwt_leeway = "60s";
 };
 
 int Fail(const absl::Status& status) {
@@ -164,6 +166,16 @@ int Run(const Flags& flags) {
   config.guards = {.policy = policy.get(), .limiter = &limiter};
   config.limits.max_identifier_bytes = flags.max_identifier_bytes;
   config.limits.max_batch = flags.max_batch;
+  if (!absl::ParseDuration(flags.jwt_max_ttl, &config.limits.jwt.max_ttl) ||
+      config.limits.jwt.max_ttl < absl::Seconds(1)) {
+    return Fail(absl::InvalidArgumentError(
+        "--jwt-max-ttl must be a duration of at least 1s, such as 24h"));
+  }
+  if (!absl::ParseDuration(flags.jwt_leeway, &config.limits.jwt.leeway) ||
+      config.limits.jwt.leeway < absl::ZeroDuration()) {
+    return Fail(absl::InvalidArgumentError(
+        "--jwt-leeway must be a duration such as 60s (0s for none)"));
+  }
   auto server = service::Server::Start(config, store->get());
   if (!server.ok()) return Fail(server.status());
 
@@ -271,6 +283,13 @@ int main(int argc, char** argv) {
                  "most identities in one BatchSign")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--jwt-max-ttl", flags.jwt_max_ttl,
+                 "longest lifetime SignJwt issues a token for (the default "
+                 "ttl is 1h)")
+      ->capture_default_str();
+  app.add_option("--jwt-leeway", flags.jwt_leeway,
+                 "clock skew VerifyJwt allows on exp, nbf and iat")
+      ->capture_default_str();
   app.add_option("--sessions", flags.sessions,
                  "most PKCS#11 sessions used at once for signing")
       ->capture_default_str()

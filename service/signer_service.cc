@@ -10,16 +10,46 @@
 #include "service/caller_identity.h"
 #include "service/encoding.h"
 #include "service/grpc_status.h"
+#include "service/identifier_guard.h"
 #include "service/key_report.h"
 #include "service/keys/key_name.h"
+#include "service/signer_internal.h"
 
 namespace idsign::service {
 namespace {
 
-absl::Status ValidateKey(absl::string_view key) {
-  absl::Status status = keys::ValidateKeyName(key);
-  if (status.ok()) return status;
-  return absl::InvalidArgumentError(absl::StrCat("key: ", status.message()));
+absl::Status ValidateEncoding(v1::Encoding encoding) {
+  if (v1::Encoding_IsValid(encoding)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("encoding ", static_cast<int>(encoding),
+                   " is unknown; use ENCODING_HEX or ENCODING_BASE64URL"));
+}
+
+// The identity rule, then the identifier guard on the field that is signed.
+absl::StatusOr<SelectedIdentity> SelectSignableIdentity(
+    const v1::Identity& identity, const Limits& limits) {
+  absl::StatusOr<SelectedIdentity> selected = SelectIdentity(identity, limits);
+  if (!selected.ok()) return selected;
+  RETURN_IF_ERROR(CheckIdentifierNotJws(
+      selected->data, selected->field == v1::IDENTITY_FIELD_USER_ID
+                          ? "identity.user_id"
+                          : "identity.email"));
+  return selected;
+}
+
+absl::string_view SchemeName(keys::Scheme scheme) {
+  return scheme == keys::Scheme::kLegacySha1 ? "legacy-sha1" : "hmac-sha256";
+}
+
+void FillSignResponse(absl::string_view key, v1::IdentityField field,
+                      const keys::MacResult& mac, v1::Encoding encoding,
+                      v1::SignResponse* response) {
+  response->set_user_hash(EncodeMac(mac.mac, encoding));
+  response->set_key(std::string(key));
+  response->set_key_version(mac.version);
+  response->set_signed_field(field);
+  response->set_scheme(std::string(SchemeName(mac.scheme)));
+  response->set_encoding(EffectiveEncoding(encoding));
 }
 
 grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
@@ -80,24 +110,30 @@ class Admission {
 
 }  // namespace
 
+absl::Status ValidateKeyArgument(absl::string_view key) {
+  absl::Status status = keys::ValidateKeyName(key);
+  if (status.ok()) return status;
+  return absl::InvalidArgumentError(absl::StrCat("key: ", status.message()));
+}
+
 absl::Status SignerService::DoSign(const v1::SignRequest& request,
                                    v1::SignResponse* response) {
-  RETURN_IF_ERROR(ValidateKey(request.key()));
+  RETURN_IF_ERROR(ValidateKeyArgument(request.key()));
+  RETURN_IF_ERROR(ValidateEncoding(request.encoding()));
   ASSIGN_OR_RETURN(SelectedIdentity identity,
-                   SelectIdentity(request.identity(), limits_));
+                   SelectSignableIdentity(request.identity(), limits_));
   absl::StatusOr<keys::MacResult> mac =
       store_->Sign(request.key(), identity.data);
   if (!mac.ok()) return FromKeyStore(mac.status());
-  response->set_user_hash(LowerHex(mac->mac));
-  response->set_key(request.key());
-  response->set_key_version(mac->version);
-  response->set_signed_field(identity.field);
+  FillSignResponse(request.key(), identity.field, *mac, request.encoding(),
+                   response);
   return absl::OkStatus();
 }
 
 absl::Status SignerService::DoBatchSign(const v1::BatchSignRequest& request,
                                         v1::BatchSignResponse* response) {
-  RETURN_IF_ERROR(ValidateKey(request.key()));
+  RETURN_IF_ERROR(ValidateKeyArgument(request.key()));
+  RETURN_IF_ERROR(ValidateEncoding(request.encoding()));
   const size_t count = request.identities_size();
   if (count > limits_.max_batch) {
     return absl::InvalidArgumentError(
@@ -109,7 +145,7 @@ absl::Status SignerService::DoBatchSign(const v1::BatchSignRequest& request,
   selected.reserve(count);
   data.reserve(count);
   for (const v1::Identity& identity : request.identities()) {
-    selected.push_back(SelectIdentity(identity, limits_));
+    selected.push_back(SelectSignableIdentity(identity, limits_));
     if (selected.back().ok()) data.push_back(selected.back()->data);
   }
   absl::StatusOr<std::vector<keys::MacResult>> macs =
@@ -125,30 +161,34 @@ absl::Status SignerService::DoBatchSign(const v1::BatchSignRequest& request,
           std::string(item.status().message()));
       continue;
     }
-    const keys::MacResult& mac = (*macs)[next_mac++];
-    v1::SignResponse* signed_item = result->mutable_response();
-    signed_item->set_user_hash(LowerHex(mac.mac));
-    signed_item->set_key(request.key());
-    signed_item->set_key_version(mac.version);
-    signed_item->set_signed_field(item->field);
+    FillSignResponse(request.key(), item->field, (*macs)[next_mac++],
+                     request.encoding(), result->mutable_response());
   }
   return absl::OkStatus();
 }
 
 absl::Status SignerService::DoVerify(const v1::VerifyRequest& request,
                                      v1::VerifyResponse* response) {
-  RETURN_IF_ERROR(ValidateKey(request.key()));
+  RETURN_IF_ERROR(ValidateKeyArgument(request.key()));
   ASSIGN_OR_RETURN(SelectedIdentity identity,
                    SelectIdentity(request.identity(), limits_));
-  ASSIGN_OR_RETURN(
-      std::vector<uint8_t> mac,
-      DecodeHex(request.user_hash(), hsm::kHmacSha256Size, "user_hash"));
+  ASSIGN_OR_RETURN(std::vector<uint8_t> mac,
+                   DecodeUserHash(request.user_hash()));
   absl::StatusOr<keys::VerifyResult> result =
       store_->Verify(request.key(), identity.data, mac);
   if (!result.ok()) return FromKeyStore(result.status());
-  response->set_valid(result->valid);
-  response->set_key_version(result->version);
+  const v1::VerifyReason reason = mac.empty()     ? v1::VERIFY_REASON_MISSING
+                                  : result->valid ? v1::VERIFY_REASON_VALID
+                                                  : v1::VERIFY_REASON_INVALID;
+  const v1::Decision decision = Decide(reason, result->mode);
+  counters_.Record(request.key(), VerifiedKind::kUserHash, reason, decision);
+  const bool valid = reason == v1::VERIFY_REASON_VALID;
+  response->set_valid(valid);
+  response->set_key_version(valid ? result->version : 0);
   response->set_verified_field(identity.field);
+  response->set_decision(decision);
+  response->set_reason(reason);
+  response->set_mode(ToProto(result->mode));
   return absl::OkStatus();
 }
 
@@ -215,6 +255,52 @@ grpc::ServerUnaryReactor* SignerService::ListKeys(
   absl::Status status = admission.status();
   if (status.ok()) status = DoListKeys(response);
   return Finish(context, status, "ListKeys");
+}
+
+grpc::ServerUnaryReactor* SignerService::SignJwt(
+    grpc::CallbackServerContext* context, const v1::SignJwtRequest* request,
+    v1::SignJwtResponse* response) {
+  AuditedCall call(context, audit_, "SignJwt", request->key());
+  Admission admission(guards_, context, Operation::kSignJwt, request->key());
+  absl::Status status = admission.status();
+  if (status.ok()) status = call.Precheck();
+  if (status.ok()) status = DoSignJwt(*request, response);
+  if (status.ok()) call.set_versions({response->key_version()});
+  call.set_items(1, status.ok() ? 0 : 1);
+  return Finish(context, call.Finish(status), "SignJwt");
+}
+
+grpc::ServerUnaryReactor* SignerService::VerifyJwt(
+    grpc::CallbackServerContext* context, const v1::VerifyJwtRequest* request,
+    v1::VerifyJwtResponse* response) {
+  AuditedCall call(context, audit_, "VerifyJwt", request->key());
+  Admission admission(guards_, context, Operation::kVerifyJwt, request->key());
+  absl::Status status = admission.status();
+  if (status.ok()) status = call.Precheck();
+  if (status.ok()) status = DoVerifyJwt(*request, response);
+  if (status.ok() && response->valid()) {
+    call.set_versions({response->key_version()});
+  }
+  call.set_items(1, status.ok() && response->valid() ? 0 : 1);
+  return Finish(context, call.Finish(status), "VerifyJwt");
+}
+
+grpc::ServerUnaryReactor* SignerService::GetRolloutStatus(
+    grpc::CallbackServerContext* context,
+    const v1::GetRolloutStatusRequest* request,
+    v1::GetRolloutStatusResponse* response) {
+  Admission admission(guards_, context, Operation::kRolloutStatus,
+                      request->key());
+  absl::Status status = admission.status();
+  std::function<bool(absl::string_view)> visible;
+  if (guards_.policy != nullptr && request->key().empty()) {
+    visible = [policy = guards_.policy, caller = AuthenticatedIdentity(
+                                            *context)](absl::string_view key) {
+      return policy->Check(caller, Operation::kRolloutStatus, key).ok();
+    };
+  }
+  if (status.ok()) status = DoGetRolloutStatus(*request, response, visible);
+  return Finish(context, status, "GetRolloutStatus");
 }
 
 }  // namespace idsign::service

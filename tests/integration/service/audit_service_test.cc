@@ -287,6 +287,67 @@ TEST_F(AuditServiceTest, OneRecordPerCallWithoutIdentifiers) {
   EXPECT_EQ(report->uncovered_records, 0u);
 }
 
+// The token with its signature's first character changed.
+std::string BadSignature(std::string jwt) {
+  char& first = jwt[jwt.rfind('.') + 1];
+  first = first == 'A' ? 'B' : 'A';
+  return jwt;
+}
+
+// SignJwt and VerifyJwt are recorded like Sign and Verify; neither the
+// token nor a claim nor the identity reaches the file.
+TEST_F(AuditServiceTest, JwtCallsAreRecordedWithoutTokensOrClaims) {
+  Serve(TestToken::Get().dir() + "/jwt.audit", {});
+  v1::SignJwtRequest sign;
+  sign.set_key(kKey);
+  *sign.mutable_identity() = MakeIdentity(kUserId, kEmail);
+  (*sign.mutable_claims()->mutable_fields())["plan"].set_string_value(
+      "claim-marker-value");
+  v1::SignJwtResponse signed_jwt;
+  {
+    grpc::ClientContext context;
+    Prepare(&context, "jwt-sign");
+    ASSERT_TRUE(stub_->SignJwt(&context, sign, &signed_jwt).ok());
+  }
+  for (const auto& [request_id, jwt] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"jwt-ok", signed_jwt.jwt()},
+           {"jwt-bad", BadSignature(signed_jwt.jwt())}}) {
+    grpc::ClientContext context;
+    Prepare(&context, request_id);
+    v1::VerifyJwtRequest request;
+    request.set_key(kKey);
+    request.set_jwt(jwt);
+    v1::VerifyJwtResponse verified;
+    grpc::Status status = stub_->VerifyJwt(&context, request, &verified);
+    ASSERT_TRUE(status.ok()) << request_id << ": " << status.error_message();
+    EXPECT_EQ(verified.valid(), request_id == "jwt-ok");
+  }
+  server_.reset();
+  ASSERT_THAT(log_->Close(), IsOk());
+  const std::vector<audit::Record> records = ReadRecords(path_);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].operation, "SignJwt");
+  EXPECT_EQ(records[0].request_id, "jwt-sign");
+  EXPECT_THAT(records[0].versions, ElementsAre(2u));
+  EXPECT_EQ(records[0].failed_items, 0u);
+  EXPECT_EQ(records[1].operation, "VerifyJwt");
+  EXPECT_THAT(records[1].versions, ElementsAre(2u));
+  EXPECT_EQ(records[1].failed_items, 0u);
+  EXPECT_EQ(records[2].operation, "VerifyJwt");
+  EXPECT_THAT(records[2].versions, IsEmpty());
+  EXPECT_EQ(records[2].outcome, absl::StatusCode::kOk);
+  EXPECT_EQ(records[2].failed_items, 1u);
+  const std::string bytes = ReadAll(path_);
+  const std::vector<std::string> segments =
+      absl::StrSplit(signed_jwt.jwt(), '.');
+  for (const std::string& needle :
+       {std::string(kUserId), std::string(kEmail), std::string("marker"),
+        segments[1], segments[2]}) {
+    EXPECT_THAT(bytes, Not(HasSubstr(needle)));
+  }
+}
+
 // /dev/full accepts the open and refuses every write (ENOSPC).
 TEST_F(AuditServiceTest, UnwritableLogFailsClosed) {
   Serve("/dev/full", {});

@@ -265,13 +265,16 @@ TEST_F(SignVerifyTest, IdentifierLimitIsConfigurable) {
   EXPECT_THAT(status.error_message(), HasSubstr("email"));
 }
 
+// Empty (missing) and 40 or 27 characters (legacy-sha1) are not errors:
+// see rollout_service_test.cc.
 TEST_F(SignVerifyTest, BadUserHashIsInvalidArgument) {
   const std::string hash = OpenSslHmacSha256Hex(env().secret(kWebKey), "u");
   std::string non_hex = hash;
   non_hex[10] = 'x';
   for (const std::string& bad :
-       {std::string(), hash.substr(0, 63), hash + "0", hash.substr(0, 40),
-        non_hex, "0x" + hash.substr(2), std::string(64, ' ')}) {
+       {hash.substr(0, 63), hash + "0", hash.substr(0, 42), non_hex,
+        "0x" + hash.substr(2), std::string(64, ' '), std::string(43, '=') + "=",
+        std::string(43, '+')}) {
     v1::VerifyResponse response;
     grpc::Status status = client_->Verify(kWebKey, "u", "", bad, &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;

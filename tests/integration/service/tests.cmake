@@ -58,3 +58,19 @@ idsign_test(service_guards_test
     ${CMAKE_CURRENT_LIST_DIR}/service_fixture.cc
     ${CMAKE_CURRENT_LIST_DIR}/guards_test.cc
   LIBS idsign::service)
+
+# SignJwt, VerifyJwt, encodings, rollout decisions and counters, the
+# identifier guard. python3-jwt is the independent JWT implementation: the
+# system python3 (Debian's), not whatever python3 comes first on PATH.
+find_program(IDSIGN_SYSTEM_PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH
+  REQUIRED)
+idsign_test(service_jwt_integration_test
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/service_fixture.cc
+    ${CMAKE_CURRENT_LIST_DIR}/jwt_test_util.cc
+    ${CMAKE_CURRENT_LIST_DIR}/jwt_service_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/jwt_request_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/rollout_service_test.cc
+  LIBS idsign::service)
+target_compile_definitions(service_jwt_integration_test PRIVATE
+  IDSIGN_TEST_PYTHON3="${IDSIGN_SYSTEM_PYTHON3}")

@@ -44,11 +44,41 @@ std::string ParseError(const std::string& json) {
 TEST(OperationTest, NamesRoundTrip) {
   for (Operation operation :
        {Operation::kSign, Operation::kBatchSign, Operation::kVerify,
-        Operation::kSignJwt, Operation::kListKeys}) {
+        Operation::kSignJwt, Operation::kVerifyJwt, Operation::kRolloutStatus,
+        Operation::kListKeys}) {
     EXPECT_EQ(ParseOperation(OperationName(operation)), operation);
   }
   EXPECT_EQ(ParseOperation("Sign"), std::nullopt);
   EXPECT_EQ(ParseOperation("batchSign"), std::nullopt);
+  EXPECT_EQ(OperationName(Operation::kVerifyJwt), "verify_jwt");
+  EXPECT_EQ(OperationName(Operation::kRolloutStatus), "rollout_status");
+}
+
+TEST(PolicyTest, JwtAndRolloutOperations) {
+  Policy policy = MustParse(R"({"rules":[
+    {"caller":"verifier","operations":["verify_jwt","rollout_status"],
+     "keys":["intercom/web/*"]},
+    {"caller":"signer","operations":["sign_jwt"],"keys":["intercom/web/prod"]}]})");
+  EXPECT_TRUE(
+      policy.Allows("verifier", Operation::kVerifyJwt, "intercom/web/prod"));
+  EXPECT_FALSE(
+      policy.Allows("verifier", Operation::kVerifyJwt, "intercom/ios/prod"));
+  EXPECT_FALSE(
+      policy.Allows("verifier", Operation::kSignJwt, "intercom/web/prod"));
+  EXPECT_FALSE(
+      policy.Allows("verifier", Operation::kVerify, "intercom/web/prod"));
+  EXPECT_TRUE(
+      policy.Allows("signer", Operation::kSignJwt, "intercom/web/prod"));
+  EXPECT_FALSE(
+      policy.Allows("signer", Operation::kVerifyJwt, "intercom/web/prod"));
+  // Rollout status of one key needs that key; of every key (empty), any
+  // grant of the operation (the service then filters the keys).
+  EXPECT_TRUE(policy.Allows("verifier", Operation::kRolloutStatus,
+                            "intercom/web/test"));
+  EXPECT_FALSE(policy.Allows("verifier", Operation::kRolloutStatus,
+                             "intercom/ios/test"));
+  EXPECT_TRUE(policy.Allows("verifier", Operation::kRolloutStatus, ""));
+  EXPECT_FALSE(policy.Allows("signer", Operation::kRolloutStatus, ""));
 }
 
 TEST(PolicyTest, ExactKeysAndPrefixes) {

@@ -20,3 +20,12 @@ idsign_test(service_caller_policy_test
 idsign_test(service_call_limiter_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/call_limiter_test.cc
   LIBS idsign::service)
+idsign_test(service_jwt_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/jwt_test.cc
+  LIBS idsign::service)
+idsign_test(service_identifier_guard_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/identifier_guard_test.cc
+  LIBS idsign::service)
+idsign_test(service_rollout_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/rollout_test.cc
+  LIBS idsign::service)
