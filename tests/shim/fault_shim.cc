@@ -17,7 +17,8 @@
 // must close such sessions and open new ones.
 //
 // Replaced: C_OpenSession, C_GetSessionInfo, C_Login, C_FindObjectsInit,
-// C_SignInit, C_Sign, C_VerifyInit, C_Verify; C_CloseSession and
+// C_SignInit, C_Sign, C_VerifyInit, C_Verify, C_DigestKey (so a test can
+// play a token that will not digest secret keys); C_CloseSession and
 // C_CloseAllSessions pass through and forget dead sessions.
 //
 // Thread safety: thread-safe. Only C_GetFunctionList is exported.
@@ -61,6 +62,9 @@ constexpr NamedRv kNamedRvs[] = {
     {"CKR_KEY_FUNCTION_NOT_PERMITTED", CKR_KEY_FUNCTION_NOT_PERMITTED},
     {"CKR_ACTION_PROHIBITED", CKR_ACTION_PROHIBITED},
     {"CKR_OPERATION_ACTIVE", CKR_OPERATION_ACTIVE},
+    {"CKR_KEY_INDIGESTIBLE", CKR_KEY_INDIGESTIBLE},
+    {"CKR_FUNCTION_NOT_SUPPORTED", CKR_FUNCTION_NOT_SUPPORTED},
+    {"CKR_MECHANISM_INVALID", CKR_MECHANISM_INVALID},
 };
 
 bool KillsSession(CK_RV rv) {
@@ -194,6 +198,14 @@ CK_RV ShimVerify(CK_SESSION_HANDLE session, CK_BYTE* data, CK_ULONG data_len,
                                signature_len);
 }
 
+// An injected fault leaves the digest operation C_DigestInit started active
+// in the real module, as a token that does not end it on error would.
+CK_RV ShimDigestKey(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key) {
+  CK_RV rv = SessionFault("C_DigestKey", session);
+  if (rv != CKR_OK) return rv;
+  return shim().real->C_DigestKey(session, key);
+}
+
 // Loads the target once; nullptr (with a message on stderr) on failure.
 CK_FUNCTION_LIST* Load() {
   static std::once_flag once;
@@ -228,6 +240,7 @@ CK_FUNCTION_LIST* Load() {
     s.list.C_Sign = ShimSign;
     s.list.C_VerifyInit = ShimVerifyInit;
     s.list.C_Verify = ShimVerify;
+    s.list.C_DigestKey = ShimDigestKey;
     s.list.C_GetFunctionList = C_GetFunctionList;
     result = &s.list;
   });
