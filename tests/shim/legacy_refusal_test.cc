@@ -1,7 +1,8 @@
 // A token that will not digest secret keys (as many real HSMs answer
 // CKR_KEY_INDIGESTIBLE), played by the fault shim in front of SoftHSM2:
 // legacy-sha1 signing and verification fail with FAILED_PRECONDITION naming
-// the reason, the session survives, and HMAC keys are unaffected.
+// the reason, the session survives, and HMAC keys are unaffected. Also a
+// token that returns a digest of the wrong length.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -129,6 +130,19 @@ TEST_F(LegacyRefusalTest, FunctionNotSupportedIsFailedPrecondition) {
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        AllOf(HasSubstr("CKR_FUNCTION_NOT_SUPPORTED"),
                              HasSubstr("legacy-sha1"))));
+  Arm("");
+  ExpectLegacySignWorks();
+}
+
+TEST_F(LegacyRefusalTest, WrongLengthDigestIsInternalAndNeverReturned) {
+  Arm("SHORT_OUTPUT C_DigestFinal");
+  EXPECT_THAT(store_->Sign(kLegacyKey, "42"),
+              StatusIs(absl::StatusCode::kInternal,
+                       HasSubstr("19 bytes for CKM_SHA_1, not 20")));
+  EXPECT_THAT(
+      store_->Verify(kLegacyKey, "42",
+                     Bytes(OpenSslSha1(std::string(kLegacySecret) + "42"))),
+      StatusIs(absl::StatusCode::kInternal));
   Arm("");
   ExpectLegacySignWorks();
 }
