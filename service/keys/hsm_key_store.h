@@ -2,10 +2,10 @@
 //
 // It reads the catalog (rings and key objects) once per Reload and caches
 // the handles, so a request costs one pooled session and C_SignInit +
-// C_Sign: no C_OpenSession, C_Login or C_FindObjects. If the token reports a
-// handle invalid, the catalog is reloaded once and the operation retried. A
-// request for an unknown key triggers a reload too, at most once per
-// `unknown_key_reload_interval`.
+// C_Sign (four C_Digest* calls for legacy-sha1): no C_OpenSession, C_Login
+// or C_FindObjects. If the token reports a handle invalid, the catalog is
+// reloaded once and the operation retried. A request for an unknown key
+// triggers a reload too, at most once per `unknown_key_reload_interval`.
 //
 // Sign uses the key's primary version, by its scheme: HMAC-SHA256 inside
 // the token (C_Sign), or for legacy-sha1 SHA-1(secret || data) digested
@@ -18,6 +18,9 @@
 // missing or tampered with, or a version the custody policy refuses, yields
 // FAILED_PRECONDITION with the reason. When a reload finds a key's ring
 // broken, the last good state of that key stays in use and the log says why.
+// Each key's rollout mode is read from its ring with the rest of the
+// catalog, so a change made with `idsign key rollout` applies from the next
+// Reload.
 //
 // Thread safety: thread-safe; requests run concurrently with Reload, which
 // swaps in a new catalog atomically, so no in-flight request is dropped.
