@@ -33,7 +33,10 @@ void PrintText(const v1::ListKeysResponse& report) {
               << key.primary_version() << ", min verify v"
               << key.min_verify_version() << ", "
               << (key.usable() ? "usable" : "NOT USABLE")
-              << ", ring generation " << key.ring_generation() << "\n";
+              << ", ring generation " << key.ring_generation() << ", rollout "
+              << (key.rollout_mode() == v1::ROLLOUT_MODE_MONITOR ? "monitor"
+                                                                 : "enforce")
+              << "\n";
     if (!key.problem().empty())
       std::cout << "  refused: " << key.problem() << "\n";
     for (const v1::KeyVersion& v : key.versions()) {
@@ -57,6 +60,8 @@ void PrintText(const v1::ListKeysResponse& report) {
           << Flag(a.has_never_extractable(), a.never_extractable())
           << " MODIFIABLE=" << Flag(a.has_modifiable(), a.modifiable())
           << "\n    usages: " << absl::StrJoin(v.usages(), ", ")
+          << (v.weak() ? "\n    WEAK: " + absl::StrJoin(v.weaknesses(), "; ")
+                       : "")
           << "\n    policy: "
           << (v.policy().allowed()
                   ? "allowed"
@@ -106,9 +111,12 @@ void AddCustodyCommands(CLI::App* app, Action* action) {
       "Reads the token directly and reports, for each key version: state, "
       "origin (generated in the token or imported: CKA_LOCAL), key type and "
       "size, SENSITIVE, ALWAYS_SENSITIVE, EXTRACTABLE, NEVER_EXTRACTABLE, "
-      "MODIFIABLE, usages, check value, created_at, created_by and the "
-      "custody policy's verdict; and the token's manufacturer, model, serial "
-      "and firmware. --json prints the idsign.v1.ListKeysResponse message in "
+      "MODIFIABLE, usages, check value, created_at, created_by, scheme, "
+      "whether the version is weak and why (legacy-sha1: plain SHA-1 of "
+      "secret || data, open to length extension; a secret under 32 bytes) "
+      "and the custody policy's verdict; each key's rollout mode (monitor "
+      "or enforce); and the token's manufacturer, model, serial and "
+      "firmware. --json prints the idsign.v1.ListKeysResponse message in "
       "protobuf's JSON mapping with the proto field names (the same data "
       "ListKeys returns; see docs/key-custody.md).");
   AddTokenFlags(report, &flags->token);

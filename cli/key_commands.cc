@@ -8,6 +8,7 @@
 #include "cli/common.h"
 #include "hsm/secret.h"
 #include "service/keys/key_admin.h"
+#include "service/keys/scheme.h"
 
 namespace idsign::cli {
 namespace {
@@ -22,6 +23,7 @@ void PrintCreated(const keys::CreatedKey& key, const hsm::Token& token,
             << "  object label: " << key.label << "\n"
             << "  object id:    " << Hex(key.object_id)
             << "  (pkcs11-tool --id " << Hex(key.object_id) << ")\n"
+            << "  scheme:       " << keys::SchemeName(key.scheme) << "\n"
             << "  stored bytes: " << key.stored_bytes << "\n"
             << "  check value:  " << Hex(key.check_value) << "\n";
   if (!imported) return;
@@ -45,10 +47,31 @@ void WarnIfPadded(const keys::CreatedKey& key) {
                "user_hash values are unchanged.\n";
 }
 
+// legacy-sha1 is an explicit opt-in; the operator must not miss what it
+// costs.
+void WarnIfLegacy(const keys::CreatedKey& key) {
+  if (key.scheme != keys::Scheme::kLegacySha1) return;
+  std::cerr
+      << "idsign: WARNING: key \"" << key.name << "\" version " << key.version
+      << " uses the WEAK legacy-sha1 scheme: user_hash = hex(SHA1(secret || "
+         "data)), a plain hash, not an HMAC. Whoever sees one user_hash can "
+         "compute valid hashes for that identity extended with SHA-1 padding "
+         "and chosen bytes (length extension), and SHA-1 is broken for "
+         "collisions. Use it only to keep verifying an old vendor "
+         "integration, and move to hmac-sha256 (key rotate) as soon as the "
+         "vendor allows. The custody report flags this version as weak.\n";
+  if (key.secret_bytes < 32) {
+    std::cerr << "idsign: WARNING: the secret is only " << key.secret_bytes
+              << " bytes; it is stored exactly as given (legacy-sha1 is "
+                 "never padded).\n";
+  }
+}
+
 struct CreateFlags {
   AdminFlags admin;
   std::string name;
   std::string secret_file;
+  std::string scheme = keys::kHmacSha256Name;
   uint32_t bytes = 32;
   bool generate = false;
   bool make_primary = false;
@@ -56,8 +79,16 @@ struct CreateFlags {
 
 // Runs one creating command: import/generate a new key, or rotate.
 int Create(const CreateFlags& flags, const char* operation, bool rotate) {
-  hsm::SecretBytes secret;
+  const keys::Scheme scheme =
+      keys::ParseScheme(flags.scheme).value_or(keys::Scheme::kHmacSha256);
   const bool importing = !flags.secret_file.empty();
+  if (!importing && scheme == keys::Scheme::kLegacySha1) {
+    return UsageError(
+        "--scheme=legacy-sha1 is only for importing a vendor's existing "
+        "secret with --secret-file; a key generated in the token must use "
+        "hmac-sha256");
+  }
+  hsm::SecretBytes secret;
   if (importing) {
     auto read = hsm::ReadSecretFile(flags.secret_file, "secret file");
     if (!read.ok()) return ReportError(read.status());
@@ -65,7 +96,7 @@ int Create(const CreateFlags& flags, const char* operation, bool rotate) {
   }
   auto access = OpenToken(flags.admin.token, /*read_write=*/true);
   if (!access.ok()) return ReportError(access.status());
-  keys::KeySource source{importing ? &secret : nullptr, flags.bytes};
+  keys::KeySource source{importing ? &secret : nullptr, flags.bytes, scheme};
   const std::string actor = Actor();
   absl::StatusOr<keys::CreatedKey> created =
       rotate ? keys::RotateKey(*access->token, flags.name, source,
@@ -77,14 +108,27 @@ int Create(const CreateFlags& flags, const char* operation, bool rotate) {
     event.versions = {created->version};
     event.details = {{"origin", importing ? "imported" : "generated"},
                      {"primary", created->primary ? "true" : "false"},
+                     {"scheme", keys::SchemeName(created->scheme)},
                      {"check_value", Hex(created->check_value)}};
   }
   int audit_exit =
       RecordLifecycle(flags.admin, *access->token, event, created.status());
   if (!created.ok()) return ReportError(created.status());
-  if (importing) WarnIfPadded(*created);
+  if (importing) {
+    WarnIfPadded(*created);
+    WarnIfLegacy(*created);
+  }
   PrintCreated(*created, *access->token, importing);
   return audit_exit;
+}
+
+void AddSchemeOption(CLI::App* command, CreateFlags* flags) {
+  command
+      ->add_option("--scheme", flags->scheme,
+                   "user_hash scheme: hmac-sha256, or legacy-sha1 "
+                   "(SHA-1(secret || data); weak, import only)")
+      ->check(CLI::IsMember({keys::kHmacSha256Name, keys::kLegacySha1Name}))
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -100,7 +144,13 @@ void AddKeyCreateCommands(CLI::App* key, Action* action) {
       "sign and verify. A secret shorter than the token's minimum HMAC key "
       "size is zero-padded, which leaves HMAC-SHA256 results unchanged (RFC "
       "2104). An existing name is never overwritten. Prints the check value "
-      "and the openssl command that reproduces it.");
+      "and the openssl command that reproduces it.\n"
+      "--scheme=legacy-sha1 imports an old vendor secret (e.g. an 8-character "
+      "one) for the 2012 \"secure mode\": user_hash = hex(SHA1(secret || "
+      "data)), digested inside the token. The secret is stored exactly, "
+      "never padded. The scheme is weak (length extension, SHA-1): the "
+      "import warns and the custody report flags the version. JWTs refuse "
+      "it, and some HSMs cannot digest a key at all (CKR_KEY_INDIGESTIBLE).");
   AddAdminFlags(import, &import_flags->admin);
   import
       ->add_option("--name", import_flags->name,
@@ -110,6 +160,7 @@ void AddKeyCreateCommands(CLI::App* key, Action* action) {
       ->add_option("--secret-file", import_flags->secret_file,
                    "file holding the vendor secret")
       ->required();
+  AddSchemeOption(import, import_flags.get());
   import->callback([=] {
     *action = [=] { return Create(*import_flags, "key.import", false);
 };
@@ -122,12 +173,14 @@ CLI::App* generate =
 generate->footer(
     "Generate a random key inside the token (CKM_GENERIC_SECRET_KEY_GEN) "
     "as version 1 (primary) of a new key. Its value never leaves the "
-    "token. For schemes of your own; vendor secrets must be imported.");
+    "token. For schemes of your own; vendor secrets must be imported. "
+    "Always hmac-sha256: legacy-sha1 is refused.");
 AddAdminFlags(generate, &generate_flags->admin);
 generate->add_option("--name", generate_flags->name, "logical key name")
     ->required();
 generate->add_option("--bytes", generate_flags->bytes, "key length in bytes")
     ->capture_default_str();
+AddSchemeOption(generate, generate_flags.get());
 generate->callback([=] {
   *action = [=] { return Create(*generate_flags, "key.generate", false); };
 });
@@ -141,7 +194,9 @@ rotate->footer(
     "version verifies at once; it signs only after --make-primary or "
     "`idsign key promote`. Vendor rotation: import the new secret, roll it "
     "out, promote it, raise the minimum verify version, then destroy the "
-    "old version.");
+    "old version. --scheme=legacy-sha1 (weak; see `idsign key import "
+    "--help`) needs --secret-file; versions of both schemes can live in "
+    "one key.");
 AddAdminFlags(rotate, &rotate_flags->admin);
 rotate->add_option("--name", rotate_flags->name, "logical key name")
     ->required();
@@ -156,6 +211,7 @@ rotate
     ->capture_default_str();
 rotate->add_flag("--make-primary", rotate_flags->make_primary,
                  "make the new version primary at once");
+AddSchemeOption(rotate, rotate_flags.get());
 rotate->callback([=] {
   *action = [=] {
     if (rotate_flags->secret_file.empty() && !rotate_flags->generate) {

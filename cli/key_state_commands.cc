@@ -1,4 +1,5 @@
-// idsign key list | promote | set-min-verify | disable | enable | destroy.
+// idsign key list | promote | set-min-verify | rollout | disable | enable |
+// destroy.
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -27,6 +28,10 @@ std::string StateName(v1::KeyVersionState state) {
   }
 }
 
+std::string RolloutName(v1::RolloutMode mode) {
+  return mode == v1::ROLLOUT_MODE_MONITOR ? "monitor" : "enforce";
+}
+
 std::string OriginName(v1::KeyOrigin origin) {
   switch (origin) {
     case v1::KEY_ORIGIN_IMPORTED:
@@ -47,22 +52,28 @@ int List(const TokenFlags& flags) {
   for (const auto& [name, key] : catalog->keys) entries.push_back(key);
   v1::ListKeysResponse report =
       service::BuildKeyReport(entries, access->token->description());
-  std::cout << absl::StrFormat("%-28s %4s %-3s %-9s %-9s %5s %-6s %-16s %s\n",
-                               "NAME", "VER", "PRI", "STATE", "ORIGIN", "BYTES",
-                               "CHECK", "OBJECT-ID", "POLICY");
+  std::cout << absl::StrFormat(
+      "%-28s %4s %-3s %-9s %-9s %5s %-6s %-16s %-12s %s\n", "NAME", "VER",
+      "PRI", "STATE", "ORIGIN", "BYTES", "CHECK", "OBJECT-ID", "SCHEME",
+      "POLICY");
   for (const v1::Key& key : report.keys()) {
     for (const v1::KeyVersion& v : key.versions()) {
       std::string policy = v.policy().allowed()
                                ? "ok"
                                : absl::StrJoin(v.policy().reasons(), "; ");
       std::cout << absl::StrFormat(
-          "%-28s %4d %-3s %-9s %-9s %5d %-6s %-16s %s\n", key.name(),
+          "%-28s %4d %-3s %-9s %-9s %5d %-6s %-16s %-12s %s\n", key.name(),
           v.version(), v.primary() ? "*" : "", StateName(v.state()),
           OriginName(v.origin()), v.size_bytes(), v.check_value(),
-          v.object_id(), policy);
+          v.object_id(), v.scheme().empty() ? "?" : v.scheme(), policy);
+      if (v.weak()) {
+        std::cout << absl::StrFormat("%-28s WEAK v%d: %s\n", "", v.version(),
+                                     absl::StrJoin(v.weaknesses(), "; "));
+      }
     }
     std::cout << absl::StrFormat(
-        "%-28s min verify version %d%s\n", "", key.min_verify_version(),
+        "%-28s min verify version %d, rollout %s%s\n", "",
+        key.min_verify_version(), RolloutName(key.rollout_mode()),
         key.problem().empty() ? ""
                               : absl::StrCat("; REFUSED: ", key.problem()));
   }
@@ -104,6 +115,48 @@ int Change(const VersionFlags& flags, const char* operation,
   return audit_exit;
 }
 
+struct RolloutFlags {
+  AdminFlags admin;
+  std::string name;
+  std::string mode;
+};
+
+int Rollout(const RolloutFlags& flags) {
+  const keys::RolloutMode mode = flags.mode == "monitor"
+                                     ? keys::RolloutMode::kMonitor
+                                     : keys::RolloutMode::kEnforce;
+  auto access = OpenToken(flags.admin.token, /*read_write=*/true);
+  if (!access.ok()) return ReportError(access.status());
+  absl::Status status =
+      keys::SetRolloutMode(*access->token, flags.name, mode, Actor());
+  int audit_exit = RecordLifecycle(
+      flags.admin, *access->token,
+      {"key.rollout", flags.name, {}, {{"mode", flags.mode}}}, status);
+  if (!status.ok()) return ReportError(status);
+  std::cout << "key \"" << flags.name << "\" rollout mode is now " << flags.mode
+            << "\n";
+  return audit_exit;
+}
+
+void AddRolloutCommand(CLI::App* key, Action* action) {
+  auto flags = std::make_shared<RolloutFlags>();
+  CLI::App* command = key->add_subcommand(
+      "rollout", "set a key's verification rollout mode (monitor, enforce)");
+  command->footer(
+      "Set how verifiers treat an invalid or missing user_hash or JWT for key "
+      "NAME. monitor: count the failures (GetRolloutStatus) and deny "
+      "nothing, to see what enforcement would break; enforce: deny them. "
+      "A key whose mode was never set enforces. The mode is kept in the "
+      "key's sealed ring, so every idsignd sharing the token picks it up at "
+      "its next reload (SIGHUP or --reload-interval).");
+  AddAdminFlags(command, &flags->admin);
+  command->add_option("--name", flags->name, "logical key name")->required();
+  command->add_option("--mode", flags->mode, "monitor or enforce")
+      ->required()
+      ->check(CLI::IsMember({"monitor", "enforce"}));
+  command->callback([=] { *action = [=] { return Rollout(*flags); }; });
+}
+
 void AddVersionCommand(CLI::App* key, Action* action, const char* name,
                        const char* summary, const char* footer,
                        const char* operation, VersionChange change,
@@ -141,8 +194,10 @@ void AddKeyStateCommands(CLI::App* key, Action* action) {
       "List the keys on the token: one line per version with its state "
       "(enabled, disabled, destroyed), whether it is primary, origin "
       "(imported or generated in the token), stored size, check value, "
-      "object id and the custody policy's verdict; then each key's minimum "
-      "verify version, and why a key is refused if it is.");
+      "object id, scheme (hmac-sha256 or legacy-sha1) and the custody "
+      "policy's verdict, plus a WEAK line saying why for a weak version; "
+      "then each key's minimum verify version and rollout mode, and why a "
+      "key is refused if it is.");
   AddTokenFlags(list, list_flags.get());
   list->callback([=] { *action = [=] { return List(*list_flags); }; });
 
@@ -159,6 +214,7 @@ void AddKeyStateCommands(CLI::App* key, Action* action) {
       "the primary version.",
       "key.set_min_verify", keys::SetMinVerifyVersion,
       "is now the minimum verify version");
+  AddRolloutCommand(key, action);
   AddVersionCommand(
       key, action, "disable", "stop a version from signing and verifying",
       "A disabled version neither signs nor verifies; its key object stays "

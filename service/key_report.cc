@@ -1,9 +1,11 @@
 #include "service/key_report.h"
 
+#include <optional>
 #include <string>
 
 #include "google/protobuf/util/time_util.h"
 #include "service/encoding.h"
+#include "service/keys/scheme.h"
 
 namespace idsign::service {
 namespace {
@@ -92,6 +94,9 @@ v1::ListKeysResponse BuildKeyReport(const std::vector<keys::KeyEntry>& keys,
     key->set_min_verify_version(entry.min_verify_version);
     key->set_problem(entry.problem);
     key->set_ring_generation(entry.generation);
+    key->set_rollout_mode(entry.rollout_mode == keys::RolloutMode::kMonitor
+                              ? v1::ROLLOUT_MODE_MONITOR
+                              : v1::ROLLOUT_MODE_ENFORCE);
     const keys::KeyVersionEntry* primary = entry.Primary();
     key->set_usable(entry.problem.empty() && primary != nullptr &&
                     primary->usable());
@@ -113,7 +118,21 @@ v1::ListKeysResponse BuildKeyReport(const std::vector<keys::KeyEntry>& keys,
                 version.meta.created_at_unix_ms());
       }
       out->set_created_by(version.meta.created_by());
-      out->set_scheme(version.meta.scheme());
+      // A version the ring does not list has no scheme to report.
+      if (version.meta.version() != 0) {
+        out->set_scheme(keys::ParseScheme(version.meta.scheme()).has_value()
+                            ? keys::SchemeName(version.scheme)
+                            : version.meta.scheme());
+      }
+      std::optional<size_t> stored_bytes;
+      if (version.object && version.object->value_len.has_value()) {
+        stored_bytes = *version.object->value_len;
+      }
+      for (std::string& weakness :
+           keys::SchemeWeaknesses(version.scheme, stored_bytes)) {
+        out->add_weaknesses(std::move(weakness));
+      }
+      out->set_weak(out->weaknesses_size() > 0);
       out->mutable_policy()->set_allowed(version.refusals.empty());
       for (const std::string& reason : version.refusals) {
         out->mutable_policy()->add_reasons(reason);

@@ -3,7 +3,9 @@
 //
 // For each key version: state, origin, key type and size, the protection
 // attributes read from the token, allowed usages, check value, provenance
-// (created_at, created_by) and the custody policy's verdict. For the token:
+// (created_at, created_by), scheme, whether the version is weak and why
+// (legacy-sha1, a short secret), and the custody policy's verdict; per key,
+// the rollout mode kept in its ring. For the token:
 // label, manufacturer, model, serial and firmware.
 //
 // Thread safety: stateless. Ownership: returns a value.

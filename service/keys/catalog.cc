@@ -9,6 +9,7 @@
 #include "service/keys/key_name.h"
 #include "service/keys/policy.h"
 #include "service/keys/ring.h"
+#include "service/keys/scheme.h"
 
 namespace idsign::keys {
 namespace {
@@ -22,6 +23,9 @@ void JoinRing(const ring::State& state, ObjectMap& objects, KeyEntry& key) {
   key.primary_version = state.primary_version();
   key.min_verify_version = std::max<uint32_t>(1, state.min_verify_version());
   key.generation = state.generation();
+  key.rollout_mode = state.rollout_mode() == ring::ROLLOUT_MODE_MONITOR
+                         ? RolloutMode::kMonitor
+                         : RolloutMode::kEnforce;
   for (const ring::Version& meta : state.versions()) {
     KeyVersionEntry entry;
     entry.version = meta.version();
@@ -47,6 +51,14 @@ void JoinRing(const ring::State& state, ObjectMap& objects, KeyEntry& key) {
             "differ): it was replaced behind idsign's back");
       }
       entry.refusals = PolicyViolations(object);
+    }
+    std::optional<Scheme> scheme = ParseScheme(meta.scheme());
+    if (scheme.has_value()) {
+      entry.scheme = *scheme;
+    } else {
+      entry.refusals.push_back(
+          absl::StrCat("its scheme \"", meta.scheme(),
+                       "\" is unknown to this version of idsign"));
     }
     key.versions.push_back(std::move(entry));
   }

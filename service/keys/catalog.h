@@ -25,6 +25,9 @@ struct KeyVersionEntry {
   uint32_t version = 0;
   // From the ring: state, created_at, created_by, origin, scheme.
   ring::Version meta;
+  // meta.scheme parsed; a version whose scheme idsign does not know is
+  // refused (see refusals).
+  Scheme scheme = Scheme::kHmacSha256;
   // The token object; absent when destroyed or missing.
   std::optional<hsm::SecretKeyInfo> object;
   // Why this version may not be used: custody-policy violations, a missing

@@ -1,13 +1,16 @@
 #include "service/keys/hsm_key_store.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "hsm/digest.h"
 #include "hsm/log.h"
 #include "hsm/status_macros.h"
+#include "service/keys/scheme.h"
 
 namespace idsign::keys {
 namespace {
@@ -58,6 +61,46 @@ absl::Status RefusedKey(const KeyEntry& key) {
   }
   return absl::FailedPreconditionError(absl::StrCat(
       "key \"", key.name, "\" cannot be used: ", key.problem, versions));
+}
+
+// The user_hash of `data` under one key object, by its scheme.
+absl::StatusOr<std::vector<uint8_t>> Mac(hsm::Session& session, Scheme scheme,
+                                         CK_OBJECT_HANDLE handle,
+                                         absl::string_view data) {
+  if (scheme == Scheme::kLegacySha1) {
+    ASSIGN_OR_RETURN(hsm::Sha1Digest digest,
+                     hsm::Sha1KeyThenData(session, handle, data));
+    return std::vector<uint8_t>(digest.begin(), digest.end());
+  }
+  ASSIGN_OR_RETURN(hsm::HmacSha256Mac mac,
+                   hsm::HmacSha256(session, handle, data));
+  return std::vector<uint8_t>(mac.begin(), mac.end());
+}
+
+// Equal without a data-dependent early exit, so the time a wrong MAC takes
+// does not tell an attacker how many leading bytes were right.
+bool ConstantTimeEqual(std::span<const uint8_t> a, std::span<const uint8_t> b) {
+  if (a.size() != b.size()) return false;
+  volatile uint8_t diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff = diff | (a[i] ^ b[i]);
+  return diff == 0;
+}
+
+// Whether `mac` is `version`'s user_hash of `data`. HMAC is verified by the
+// token (C_Verify). A legacy-sha1 value has no PKCS#11 verify operation
+// (CKM_SHA_1 is a digest, not a signature mechanism), so the token computes
+// the digest and it is compared here.
+absl::StatusOr<bool> Matches(hsm::Session& session,
+                             const KeyVersionEntry& version,
+                             absl::string_view data,
+                             std::span<const uint8_t> mac) {
+  if (version.scheme == Scheme::kLegacySha1) {
+    ASSIGN_OR_RETURN(
+        hsm::Sha1Digest digest,
+        hsm::Sha1KeyThenData(session, version.object->handle, data));
+    return ConstantTimeEqual(digest, mac);
+  }
+  return hsm::VerifyHmacSha256(session, version.object->handle, data, mac);
 }
 
 }  // namespace
@@ -161,8 +204,8 @@ absl::StatusOr<std::shared_ptr<const Catalog>> HsmKeyStore::Snapshot(
   return UnknownKey(key);
 }
 
-absl::StatusOr<std::pair<uint32_t, CK_OBJECT_HANDLE>> HsmKeyStore::Primary(
-    absl::string_view key) {
+absl::StatusOr<HsmKeyStore::PrimaryVersion> HsmKeyStore::Primary(
+    absl::string_view key, MacUse use) {
   ASSIGN_OR_RETURN(std::shared_ptr<const Catalog> catalog, Snapshot(key));
   const KeyEntry& entry = catalog->keys.at(std::string(key));
   if (!entry.problem.empty()) return RefusedKey(entry);
@@ -172,7 +215,15 @@ absl::StatusOr<std::pair<uint32_t, CK_OBJECT_HANDLE>> HsmKeyStore::Primary(
         absl::StrCat("key \"", key, "\" has no primary version; promote one"));
   }
   if (!primary->usable()) return RefusedVersion(entry, *primary, "primary");
-  return std::make_pair(primary->version, primary->object->handle);
+  if (use == MacUse::kJwt && primary->scheme != Scheme::kHmacSha256) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the primary version ", primary->version, " of key \"", key, "\" is ",
+        SchemeName(primary->scheme),
+        "; a JWT is signed with HS256 only: promote an hmac-sha256 version "
+        "or use another key"));
+  }
+  return PrimaryVersion{primary->version, primary->object->handle,
+                        primary->scheme};
 }
 
 template <typename Op>
@@ -191,13 +242,13 @@ auto HsmKeyStore::WithReloadOnStaleHandle(Op op) -> decltype(op()) {
 
 absl::StatusOr<MacResult> HsmKeyStore::Sign(absl::string_view key,
                                             absl::string_view data,
-                                            MacUse /*use*/) {
+                                            MacUse use) {
   return WithReloadOnStaleHandle([&]() -> absl::StatusOr<MacResult> {
-    ASSIGN_OR_RETURN(auto primary, Primary(key));
+    ASSIGN_OR_RETURN(PrimaryVersion primary, Primary(key, use));
     ASSIGN_OR_RETURN(hsm::Session session, token_->Acquire());
-    ASSIGN_OR_RETURN(hsm::HmacSha256Mac mac,
-                     hsm::HmacSha256(session, primary.second, data));
-    return MacResult{{mac.begin(), mac.end()}, primary.first};
+    ASSIGN_OR_RETURN(std::vector<uint8_t> mac,
+                     Mac(session, primary.scheme, primary.handle, data));
+    return MacResult{std::move(mac), primary.version, primary.scheme};
   });
 }
 
@@ -205,14 +256,15 @@ absl::StatusOr<std::vector<MacResult>> HsmKeyStore::SignMany(
     absl::string_view key, std::span<const absl::string_view> data) {
   return WithReloadOnStaleHandle(
       [&]() -> absl::StatusOr<std::vector<MacResult>> {
-        ASSIGN_OR_RETURN(auto primary, Primary(key));
+        ASSIGN_OR_RETURN(PrimaryVersion primary,
+                         Primary(key, MacUse::kUserHash));
         ASSIGN_OR_RETURN(hsm::Session session, token_->Acquire());
         std::vector<MacResult> results;
         results.reserve(data.size());
         for (absl::string_view item : data) {
-          ASSIGN_OR_RETURN(hsm::HmacSha256Mac mac,
-                           hsm::HmacSha256(session, primary.second, item));
-          results.push_back({{mac.begin(), mac.end()}, primary.first});
+          ASSIGN_OR_RETURN(std::vector<uint8_t> mac,
+                           Mac(session, primary.scheme, primary.handle, item));
+          results.push_back({std::move(mac), primary.version, primary.scheme});
         }
         return results;
       });
@@ -221,32 +273,51 @@ absl::StatusOr<std::vector<MacResult>> HsmKeyStore::SignMany(
 absl::StatusOr<VerifyResult> HsmKeyStore::Verify(absl::string_view key,
                                                  absl::string_view data,
                                                  std::span<const uint8_t> mac,
-                                                 MacUse /*use*/) {
+                                                 MacUse use) {
   return WithReloadOnStaleHandle([&]() -> absl::StatusOr<VerifyResult> {
     ASSIGN_OR_RETURN(std::shared_ptr<const Catalog> catalog, Snapshot(key));
     const KeyEntry& entry = catalog->keys.at(std::string(key));
     if (!entry.problem.empty()) return RefusedKey(entry);
-    std::vector<const KeyVersionEntry*> candidates;
+    VerifyResult invalid;
+    invalid.mode = entry.rollout_mode;
+    // Missing: nothing to check, and nothing for the token to do.
+    if (mac.empty()) return invalid;
+    std::vector<const KeyVersionEntry*> usable;
     for (auto it = entry.versions.rbegin(); it != entry.versions.rend(); ++it) {
       if (it->version >= entry.min_verify_version && it->usable()) {
-        candidates.push_back(&*it);
+        usable.push_back(&*it);
       }
     }
-    if (candidates.empty()) {
+    if (usable.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "key \"", key,
           "\" has no enabled version at or above its minimum "
           "verify version ",
           entry.min_verify_version, " that the custody policy allows"));
     }
+    // The MAC's length says which scheme made it; a JWT is HS256 only.
+    std::optional<Scheme> scheme;
+    if (mac.size() == hsm::kHmacSha256Size) {
+      scheme = Scheme::kHmacSha256;
+    } else if (mac.size() == hsm::kSha1Size && use == MacUse::kUserHash) {
+      scheme = Scheme::kLegacySha1;
+    }
+    std::vector<const KeyVersionEntry*> candidates;
+    for (const KeyVersionEntry* version : usable) {
+      if (scheme.has_value() && version->scheme == *scheme) {
+        candidates.push_back(version);
+      }
+    }
+    if (candidates.empty()) return invalid;
     ASSIGN_OR_RETURN(hsm::Session session, token_->Acquire());
     for (const KeyVersionEntry* candidate : candidates) {
-      ASSIGN_OR_RETURN(
-          bool valid,
-          hsm::VerifyHmacSha256(session, candidate->object->handle, data, mac));
-      if (valid) return VerifyResult{true, candidate->version};
+      ASSIGN_OR_RETURN(bool valid, Matches(session, *candidate, data, mac));
+      if (valid) {
+        return VerifyResult{true, candidate->version, candidate->scheme,
+                            entry.rollout_mode};
+      }
     }
-    return VerifyResult{false, 0};
+    return invalid;
   });
 }
 

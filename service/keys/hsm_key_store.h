@@ -2,16 +2,25 @@
 //
 // It reads the catalog (rings and key objects) once per Reload and caches
 // the handles, so a request costs one pooled session and C_SignInit +
-// C_Sign: no C_OpenSession, C_Login or C_FindObjects. If the token reports a
-// handle invalid, the catalog is reloaded once and the operation retried. A
-// request for an unknown key triggers a reload too, at most once per
-// `unknown_key_reload_interval`.
+// C_Sign (four C_Digest* calls for legacy-sha1): no C_OpenSession, C_Login
+// or C_FindObjects. If the token reports a handle invalid, the catalog is
+// reloaded once and the operation retried. A request for an unknown key
+// triggers a reload too, at most once per `unknown_key_reload_interval`.
 //
-// Sign uses the key's primary version; Verify tries the enabled versions at
-// or above the minimum verify version, newest first. A key whose ring is
+// Sign uses the key's primary version, by its scheme: HMAC-SHA256 inside
+// the token (C_Sign), or for legacy-sha1 SHA-1(secret || data) digested
+// inside the token (C_DigestKey). Verify tries the enabled versions at or
+// above the minimum verify version whose scheme fits the MAC's length,
+// newest first: HMAC versions with C_Verify; legacy-sha1 versions by
+// digesting in the token and comparing here in constant time, because
+// PKCS#11 has no verify operation for a plain digest (CKM_SHA_1 is not a
+// signature mechanism, so C_VerifyInit refuses it). A key whose ring is
 // missing or tampered with, or a version the custody policy refuses, yields
 // FAILED_PRECONDITION with the reason. When a reload finds a key's ring
 // broken, the last good state of that key stays in use and the log says why.
+// Each key's rollout mode is read from its ring with the rest of the
+// catalog, so a change made with `idsign key rollout` applies from the next
+// Reload.
 //
 // Thread safety: thread-safe; requests run concurrently with Reload, which
 // swaps in a new catalog atomically, so no in-flight request is dropped.
@@ -70,9 +79,13 @@ class HsmKeyStore : public KeyStore {
   HsmKeyStore(hsm::Token* token, Options options)
       : token_(token), options_(options) {}
 
-  // The primary version of `key`: its number and object handle.
-  absl::StatusOr<std::pair<uint32_t, CK_OBJECT_HANDLE>> Primary(
-      absl::string_view key);
+  struct PrimaryVersion {
+    uint32_t version = 0;
+    CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
+    Scheme scheme = Scheme::kHmacSha256;
+  };
+  // The primary version of `key`, usable for `use`.
+  absl::StatusOr<PrimaryVersion> Primary(absl::string_view key, MacUse use);
   // The catalog holding `key`, reloading once (rate-limited) if unknown.
   absl::StatusOr<std::shared_ptr<const Catalog>> Snapshot(
       absl::string_view key);

@@ -11,13 +11,13 @@
 #include "service/keys/policy.h"
 #include "service/keys/ring.h"
 #include "service/keys/ring_edit.h"
+#include "service/keys/scheme.h"
 
 namespace idsign::keys {
 namespace {
 
 constexpr size_t kObjectIdBytes = 8;
 constexpr size_t kBlockSize = 64;  // SHA-256 block: the RFC 2104 padding bound
-constexpr char kScheme[] = "hmac-sha256";
 constexpr int kCreateAttempts = 3;
 
 // The attributes of the object just created, if they are what was asked:
@@ -65,6 +65,7 @@ absl::StatusOr<std::pair<CreatedKey, ring::Version>> CreateVersionObject(
   ASSIGN_OR_RETURN(key.id, hsm::GenerateRandom(session, kObjectIdBytes));
 
   CreatedKey created;
+  created.scheme = source.scheme;
   CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
   if (source.secret != nullptr) {
     const hsm::SecretBytes& secret = *source.secret;
@@ -76,13 +77,16 @@ absl::StatusOr<std::pair<CreatedKey, ring::Version>> CreateVersionObject(
           token.description().label, "\" accepts HMAC-SHA256 keys of at most ",
           range.max, " bytes"));
     }
-    if (secret.size() < range.min && range.min > kBlockSize) {
+    // SHA-1(secret || data) sees every stored byte: a legacy-sha1 secret is
+    // stored exactly, never padded.
+    const size_t pad_to = source.scheme == Scheme::kLegacySha1 ? 0 : range.min;
+    if (secret.size() < pad_to && pad_to > kBlockSize) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the token's minimum HMAC-SHA256 key size (", range.min,
           " bytes) exceeds the SHA-256 block size; zero padding would change "
           "the MAC"));
     }
-    hsm::SecretBytes stored = secret.PaddedTo(range.min);
+    hsm::SecretBytes stored = secret.PaddedTo(pad_to);
     // Some tokens do not fill CKA_CHECK_VALUE: compute it in the token.
     ASSIGN_OR_RETURN(std::string sha1,
                      hsm::Digest(session, CKM_SHA_1, stored.view()));
@@ -126,7 +130,7 @@ absl::StatusOr<std::pair<CreatedKey, ring::Version>> CreateVersionObject(
   meta.set_created_by(std::string(actor));
   meta.set_origin(source.secret != nullptr ? ring::ORIGIN_IMPORTED
                                            : ring::ORIGIN_GENERATED);
-  meta.set_scheme(kScheme);
+  meta.set_scheme(SchemeName(source.scheme));
   meta.set_object_id(key.id);
   meta.set_check_value(created.check_value);
   return std::make_pair(std::move(created), std::move(meta));
@@ -168,11 +172,26 @@ absl::StatusOr<CreatedKey> AddVersion(hsm::Token& token, RingEdit& edit,
   return std::move(created.first);
 }
 
+// What can be refused before the token is touched.
+absl::Status CheckSource(const KeySource& source) {
+  if (source.secret != nullptr && source.secret->empty()) {
+    return absl::InvalidArgumentError("the secret is empty");
+  }
+  if (source.secret == nullptr && source.scheme == Scheme::kLegacySha1) {
+    return absl::InvalidArgumentError(
+        "legacy-sha1 is only for importing a vendor's existing secret "
+        "(--secret-file); a generated key has no reason to use the weak "
+        "scheme, so generate it as hmac-sha256");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<CreatedKey> CreateKey(hsm::Token& token, absl::string_view name,
                                      const KeySource& source,
                                      absl::string_view actor) {
+  RETURN_IF_ERROR(CheckSource(source));
   absl::MutexLock lock(&AdminMutex());
   ASSIGN_OR_RETURN(RingEdit edit,
                    OpenRingEdit(token, name, /*must_exist=*/false));
@@ -183,21 +202,21 @@ absl::StatusOr<CreatedKey> ImportKey(hsm::Token& token, absl::string_view name,
                                      const hsm::SecretBytes& secret,
                                      absl::string_view actor) {
   if (secret.empty()) return absl::InvalidArgumentError("the secret is empty");
-  return CreateKey(token, name, KeySource{&secret, 0}, actor);
+  return CreateKey(token, name, KeySource{&secret, 0, Scheme::kHmacSha256},
+                   actor);
 }
 
 absl::StatusOr<CreatedKey> GenerateKey(hsm::Token& token,
                                        absl::string_view name, size_t bytes,
                                        absl::string_view actor) {
-  return CreateKey(token, name, KeySource{nullptr, bytes}, actor);
+  return CreateKey(token, name, KeySource{nullptr, bytes, Scheme::kHmacSha256},
+                   actor);
 }
 
 absl::StatusOr<CreatedKey> RotateKey(hsm::Token& token, absl::string_view name,
                                      const KeySource& source, bool make_primary,
                                      absl::string_view actor) {
-  if (source.secret != nullptr && source.secret->empty()) {
-    return absl::InvalidArgumentError("the secret is empty");
-  }
+  RETURN_IF_ERROR(CheckSource(source));
   absl::MutexLock lock(&AdminMutex());
   ASSIGN_OR_RETURN(RingEdit edit,
                    OpenRingEdit(token, name, /*must_exist=*/true));

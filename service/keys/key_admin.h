@@ -36,21 +36,26 @@ struct CreatedKey {
   std::string check_value;  // raw: first 3 bytes of SHA-1(stored key)
   size_t secret_bytes = 0;  // bytes given (import) or requested (generate)
   size_t stored_bytes = 0;  // bytes in the token after padding
+  Scheme scheme = Scheme::kHmacSha256;
 };
 
 // Where a new version's key comes from: a vendor secret, or the token's
-// generator.
+// generator; and the scheme the version computes user_hash with.
 struct KeySource {
   const hsm::SecretBytes* secret = nullptr;  // import when set
   size_t generate_bytes = 32;                // otherwise generate
+  Scheme scheme = Scheme::kHmacSha256;
 };
 
-// Creates key `name` with version 1 as primary. A secret shorter than the
-// token's minimum CKM_SHA256_HMAC key size is zero-padded up to it: HMAC
-// pads keys of at most one block with zeros (RFC 2104), so the MACs are
-// identical. ALREADY_EXISTS if the name exists; INVALID_ARGUMENT if the
-// secret is empty or longer than the token's maximum. `actor` is recorded
-// as created_by.
+// Creates key `name` with version 1 as primary. For hmac-sha256, a secret
+// shorter than the token's minimum CKM_SHA256_HMAC key size is zero-padded
+// up to it: HMAC pads keys of at most one block with zeros (RFC 2104), so
+// the MACs are identical. A legacy-sha1 secret is stored exactly as given,
+// whatever its length (padding would change SHA-1(secret || data)), and
+// must be supplied: INVALID_ARGUMENT for a generated legacy-sha1 key.
+// ALREADY_EXISTS if the name exists; INVALID_ARGUMENT if the secret is
+// empty or longer than the token's maximum HMAC key size. `actor` is
+// recorded as created_by.
 absl::StatusOr<CreatedKey> CreateKey(hsm::Token& token, absl::string_view name,
                                      const KeySource& source,
                                      absl::string_view actor = "");
@@ -78,6 +83,12 @@ absl::Status PromoteVersion(hsm::Token& token, absl::string_view name,
 absl::Status SetMinVerifyVersion(hsm::Token& token, absl::string_view name,
                                  uint32_t version,
                                  absl::string_view actor = "");
+
+// Sets the key's verification rollout mode (monitor: verifiers count
+// failures and deny nothing; enforce: they deny). Kept in the ring, so every
+// idsignd sharing the token picks it up at its next reload.
+absl::Status SetRolloutMode(hsm::Token& token, absl::string_view name,
+                            RolloutMode mode, absl::string_view actor = "");
 
 // A disabled version neither signs nor verifies. The primary cannot be
 // disabled. EnableVersion reverses it.

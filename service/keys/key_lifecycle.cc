@@ -1,5 +1,5 @@
-// Version state changes: promote, minimum verify version, disable/enable,
-// destroy. Declared in key_admin.h.
+// Key state changes: promote, minimum verify version, rollout mode,
+// disable/enable, destroy. Declared in key_admin.h.
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "hsm/log.h"
@@ -87,6 +87,23 @@ absl::Status SetMinVerifyVersion(hsm::Token& token, absl::string_view name,
   edit.state.set_min_verify_version(version);
   RETURN_IF_ERROR(CommitRingEdit(edit, actor));
   LogChange("key_min_verify_set", edit.state, version);
+  return absl::OkStatus();
+}
+
+absl::Status SetRolloutMode(hsm::Token& token, absl::string_view name,
+                            RolloutMode mode, absl::string_view actor) {
+  absl::MutexLock lock(&AdminMutex());
+  ASSIGN_OR_RETURN(RingEdit edit, OpenRingEdit(token, name, true));
+  // Written even when unchanged, so the ring (and the audit log) show who
+  // last confirmed the mode.
+  edit.state.set_rollout_mode(mode == RolloutMode::kMonitor
+                                  ? ring::ROLLOUT_MODE_MONITOR
+                                  : ring::ROLLOUT_MODE_ENFORCE);
+  RETURN_IF_ERROR(CommitRingEdit(edit, actor));
+  log::Info("key_rollout_set",
+            absl::StrCat("key=", log::Quote(edit.state.name()), " mode=",
+                         mode == RolloutMode::kMonitor ? "monitor" : "enforce",
+                         " generation=", edit.state.generation()));
   return absl::OkStatus();
 }
 

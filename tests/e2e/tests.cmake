@@ -12,6 +12,7 @@ idsign_test(e2e_cli_test
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/help_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/key_commands_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/legacy_rollout_cli_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/startup_test.cc
   LIBS idsign_e2e_support)
 

@@ -8,6 +8,10 @@
 //   "CKR_DEVICE_REMOVED"     every replaced function returns that CK_RV
 //   "CKR_DEVICE_ERROR C_Sign C_Verify"
 //                            only the listed functions fail
+//   "SHORT_OUTPUT C_DigestFinal"
+//                            C_DigestFinal succeeds but reports one byte
+//                            less than the real module wrote (a token that
+//                            answers with the wrong length)
 //
 // The file is read on every call, so a test (or another process) can arm and
 // disarm faults while a server runs. A session on which a session-killing
@@ -17,7 +21,9 @@
 // must close such sessions and open new ones.
 //
 // Replaced: C_OpenSession, C_GetSessionInfo, C_Login, C_FindObjectsInit,
-// C_SignInit, C_Sign, C_VerifyInit, C_Verify; C_CloseSession and
+// C_SignInit, C_Sign, C_VerifyInit, C_Verify, C_DigestKey (so a test can
+// play a token that will not digest secret keys), C_DigestFinal;
+// C_CloseSession and
 // C_CloseAllSessions pass through and forget dead sessions.
 //
 // Thread safety: thread-safe. Only C_GetFunctionList is exported.
@@ -36,6 +42,9 @@
 namespace {
 
 constexpr char kDefaultTarget[] = "/usr/lib/softhsm/libsofthsm2.so";
+
+// Not a real CK_RV: tells C_DigestFinal to shorten its output.
+constexpr CK_RV kShortOutput = CKR_VENDOR_DEFINED | 0x1d5160;
 
 struct NamedRv {
   const char* name;
@@ -61,6 +70,10 @@ constexpr NamedRv kNamedRvs[] = {
     {"CKR_KEY_FUNCTION_NOT_PERMITTED", CKR_KEY_FUNCTION_NOT_PERMITTED},
     {"CKR_ACTION_PROHIBITED", CKR_ACTION_PROHIBITED},
     {"CKR_OPERATION_ACTIVE", CKR_OPERATION_ACTIVE},
+    {"CKR_KEY_INDIGESTIBLE", CKR_KEY_INDIGESTIBLE},
+    {"CKR_FUNCTION_NOT_SUPPORTED", CKR_FUNCTION_NOT_SUPPORTED},
+    {"CKR_MECHANISM_INVALID", CKR_MECHANISM_INVALID},
+    {"SHORT_OUTPUT", kShortOutput},
 };
 
 bool KillsSession(CK_RV rv) {
@@ -194,6 +207,26 @@ CK_RV ShimVerify(CK_SESSION_HANDLE session, CK_BYTE* data, CK_ULONG data_len,
                                signature_len);
 }
 
+// An injected fault leaves the digest operation C_DigestInit started active
+// in the real module, as a token that does not end it on error would.
+CK_RV ShimDigestKey(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key) {
+  CK_RV rv = SessionFault("C_DigestKey", session);
+  if (rv != CKR_OK) return rv;
+  return shim().real->C_DigestKey(session, key);
+}
+
+CK_RV ShimDigestFinal(CK_SESSION_HANDLE session, CK_BYTE* digest,
+                      CK_ULONG* digest_len) {
+  CK_RV rv = SessionFault("C_DigestFinal", session);
+  if (rv != CKR_OK && rv != kShortOutput) return rv;
+  CK_RV real = shim().real->C_DigestFinal(session, digest, digest_len);
+  if (real == CKR_OK && rv == kShortOutput && digest != nullptr &&
+      *digest_len > 0) {
+    --*digest_len;
+  }
+  return real;
+}
+
 // Loads the target once; nullptr (with a message on stderr) on failure.
 CK_FUNCTION_LIST* Load() {
   static std::once_flag once;
@@ -228,6 +261,8 @@ CK_FUNCTION_LIST* Load() {
     s.list.C_Sign = ShimSign;
     s.list.C_VerifyInit = ShimVerifyInit;
     s.list.C_Verify = ShimVerify;
+    s.list.C_DigestKey = ShimDigestKey;
+    s.list.C_DigestFinal = ShimDigestFinal;
     s.list.C_GetFunctionList = C_GetFunctionList;
     result = &s.list;
   });

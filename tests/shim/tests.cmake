@@ -14,3 +14,11 @@ idsign_test(pkcs11_fault_shim_test
 target_compile_definitions(pkcs11_fault_shim_test PRIVATE
   IDSIGN_TEST_FAULT_SHIM="$<TARGET_FILE:idsign_pkcs11_fault_shim>")
 add_dependencies(pkcs11_fault_shim_test idsign_pkcs11_fault_shim)
+
+# legacy-sha1 on a token that refuses C_DigestKey.
+idsign_test(legacy_digest_refusal_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/legacy_refusal_test.cc
+  LIBS idsign::keys)
+target_compile_definitions(legacy_digest_refusal_test PRIVATE
+  IDSIGN_TEST_FAULT_SHIM="$<TARGET_FILE:idsign_pkcs11_fault_shim>")
+add_dependencies(legacy_digest_refusal_test idsign_pkcs11_fault_shim)

@@ -7,3 +7,6 @@ idsign_test(hsm_mac_test
 idsign_test(hsm_session_pool_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/session_pool_test.cc
   LIBS idsign::hsm)
+idsign_test(hsm_digest_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/digest_test.cc
+  LIBS idsign::hsm)

@@ -43,3 +43,12 @@ idsign_test(keys_policy_test
   LIBS idsign::keys)
 target_compile_definitions(keys_policy_test PRIVATE
   IDSIGN_TEST_PKCS11_TOOL="${IDSIGN_PKCS11_TOOL}")
+idsign_test(keys_legacy_sha1_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/legacy_sha1_test.cc
+  LIBS idsign::keys)
+idsign_test(keys_rollout_mode_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/rollout_mode_test.cc
+  LIBS idsign::keys)
+idsign_test(keys_legacy_report_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/legacy_report_test.cc
+  LIBS idsign::service)
