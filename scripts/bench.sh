@@ -19,6 +19,8 @@
 #   BENCH_WARMUP     unmeasured time before each phase (default: 0.2s)
 #   BENCH_CHANNELS   client connections                (default: 1)
 #   IDSIGND_FLAGS    extra idsignd flags, e.g. "--sessions=1"
+#   SOFTHSM2_EXTRA   extra lines for the throwaway token's softhsm2.conf,
+#                    e.g. "slots.mechanisms = CKM_SHA256_HMAC,CKM_SHA_1"
 set -euo pipefail
 
 build_dir="${1:-./build}"
@@ -63,6 +65,7 @@ directories.tokendir = $work/tokens
 objectstore.backend = file
 log.level = ERROR
 slots.removable = false
+${SOFTHSM2_EXTRA:-}
 CONF
 label="idsign-bench"
 so_pin="$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
@@ -98,6 +101,9 @@ fi
 
 echo "== idsign benchmark: $(nproc) cores, $(uname -sr)"
 echo "== idsignd $address ${IDSIGND_FLAGS:-(default flags)}, SoftHSM2 token in $work"
+if [[ -n "${SOFTHSM2_EXTRA:-}" ]]; then
+  echo "== softhsm2.conf extra: $SOFTHSM2_EXTRA"
+fi
 echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 status=0
 for inflight in $inflight_list; do
