@@ -164,8 +164,9 @@ void AddClientCommands(CLI::App* app, Action* action) {
       ->add_option("--user-hash", verify_flags->user_hash,
                    "the hash to check: hex (64 digits, either case) or "
                    "base64url (43 characters); 40 or 27 for legacy-sha1 "
-                   "keys; empty means missing")
-      ->required();
+                   "keys; empty (--user-hash=) means missing")
+      ->required()
+      ->expected(0, 1);
   verify->callback([=] { *action = [=] { return Verify(*verify_flags); }; });
 
   auto batch_flags = std::make_shared<BatchFlags>();

@@ -59,11 +59,12 @@ std::string WriteScratch(const std::string& stem, const std::string& text) {
 }
 
 // Decodes `jwt` with python3-jwt, checking the HS256 signature with
-// `secret`; the payload as JSON on success.
+// `secret`; the payload as JSON on success. The system python3 (Debian's
+// python3-jwt), not whatever python3 comes first on PATH.
 RunResult PyJwtDecode(const std::string& jwt, const std::string& secret) {
   const std::string secret_path = WriteScratch("pyjwt-secret", secret);
   return RunProcess(
-      {"python3", "-c",
+      {IDSIGN_TEST_PYTHON3, "-c",
        "import json, sys, jwt\n"
        "secret = open(sys.argv[1], 'rb').read()\n"
        "claims = jwt.decode(sys.stdin.read().strip(), secret,\n"

@@ -65,9 +65,13 @@ target_compile_definitions(e2e_policy_test PRIVATE
 
 # Encodings, JWTs (checked by python3-jwt), rollout decisions and counters,
 # and legacy-sha1 keys through the binaries.
+find_program(IDSIGN_SYSTEM_PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH
+  REQUIRED)
 idsign_test(e2e_jwt_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/jwt_e2e_test.cc
   LIBS idsign_e2e_support)
+target_compile_definitions(e2e_jwt_test PRIVATE
+  IDSIGN_TEST_PYTHON3="${IDSIGN_SYSTEM_PYTHON3}")
 
 # Certificate reload through the binaries: SIGHUP, the periodic check, and
 # broken replacements that keep the last good certificate.
