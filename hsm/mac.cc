@@ -6,8 +6,26 @@
 namespace idsign::hsm {
 namespace {
 
+// A pointer the token may read `size` bytes from; never null, so an empty
+// input is a length question for the token, not CKR_ARGUMENTS_BAD.
+CK_BYTE* Bytes(const void* data, size_t size) {
+  static CK_BYTE empty = 0;
+  if (size == 0 || data == nullptr) return &empty;
+  return static_cast<CK_BYTE*>(const_cast<void*>(data));
+}
+
 CK_BYTE* Bytes(absl::string_view data) {
-  return reinterpret_cast<CK_BYTE*>(const_cast<char*>(data.data()));
+  return Bytes(data.data(), data.size());
+}
+
+// After a successful C_*Init, a failed C_Sign or C_Verify may leave the
+// operation active in the session (SoftHSM2 does for CKR_ARGUMENTS_BAD), so
+// the next C_*Init on it would fail with CKR_OPERATION_ACTIVE. Such a
+// session is closed instead of going back to the pool.
+absl::Status CheckFinalStep(Session& session, const char* function, CK_RV rv) {
+  absl::Status status = session.Check(function, rv);
+  if (!status.ok()) session.MarkBroken();
+  return status;
 }
 
 }  // namespace
@@ -20,9 +38,10 @@ absl::StatusOr<HmacSha256Mac> HmacSha256(Session& session, CK_OBJECT_HANDLE key,
       session.fn()->C_SignInit(session.handle(), &mechanism, key)));
   HmacSha256Mac mac{};
   CK_ULONG mac_len = mac.size();
-  RETURN_IF_ERROR(session.Check(
-      "C_Sign", session.fn()->C_Sign(session.handle(), Bytes(data), data.size(),
-                                     mac.data(), &mac_len)));
+  RETURN_IF_ERROR(
+      CheckFinalStep(session, "C_Sign",
+                     session.fn()->C_Sign(session.handle(), Bytes(data),
+                                          data.size(), mac.data(), &mac_len)));
   if (mac_len != kHmacSha256Size) {
     return absl::InternalError(absl::StrCat(
         "C_Sign returned ", mac_len, " bytes for CKM_SHA256_HMAC, not 32"));
@@ -37,13 +56,12 @@ absl::StatusOr<bool> VerifyHmacSha256(Session& session, CK_OBJECT_HANDLE key,
   RETURN_IF_ERROR(session.Check(
       "C_VerifyInit",
       session.fn()->C_VerifyInit(session.handle(), &mechanism, key)));
-  CK_RV rv =
-      session.fn()->C_Verify(session.handle(), Bytes(data), data.size(),
-                             const_cast<CK_BYTE*>(mac.data()), mac.size());
+  CK_RV rv = session.fn()->C_Verify(session.handle(), Bytes(data), data.size(),
+                                    Bytes(mac.data(), mac.size()), mac.size());
   if (rv == CKR_SIGNATURE_INVALID || rv == CKR_SIGNATURE_LEN_RANGE) {
     return false;
   }
-  RETURN_IF_ERROR(session.Check("C_Verify", rv));
+  RETURN_IF_ERROR(CheckFinalStep(session, "C_Verify", rv));
   return true;
 }
 

@@ -75,6 +75,24 @@ TEST_F(HsmMacTest, HmacMatchesOpenSsl) {
   }
 }
 
+// An empty or short MAC is a wrong MAC, and the session stays usable: no
+// verify operation is left active in it.
+TEST_F(HsmMacTest, EmptyAndShortMacsAreInvalidAndLeaveTheSessionUsable) {
+  const std::string secret(32, 'v');
+  CK_OBJECT_HANDLE key = Import("hsm-mac/empty-mac", secret);
+  const std::string good = OpenSslHmacSha256(secret, "42");
+  const std::vector<uint8_t> empty;
+  const std::vector<uint8_t> short_mac(good.begin(), good.begin() + 20);
+  for (const std::vector<uint8_t>& mac : {empty, short_mac}) {
+    auto verified = VerifyHmacSha256(*session_, key, "42", mac);
+    ASSERT_THAT(verified, IsOk()) << mac.size();
+    EXPECT_FALSE(*verified) << mac.size();
+    auto signed_after = HmacSha256(*session_, key, "42");
+    ASSERT_THAT(signed_after, IsOk()) << mac.size();
+    EXPECT_EQ(AsString(*signed_after), good);
+  }
+}
+
 TEST_F(HsmMacTest, HmacOfEmptyDataMatchesOpenSsl) {
   const std::string secret(32, 'e');
   CK_OBJECT_HANDLE key = Import("hsm-mac/empty-data", secret);
