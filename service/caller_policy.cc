@@ -168,7 +168,9 @@ absl::Status CallerPolicy::Reload(absl::string_view trigger) {
 absl::Status CallerPolicy::Check(absl::string_view caller, Operation operation,
                                  absl::string_view key) const {
   if (caller.empty()) {
-    return absl::UnauthenticatedError("no caller identity: use mutual TLS");
+    return absl::UnauthenticatedError(
+        "no caller identity: call with a client certificate (idsignd "
+        "--client-ca) or over idsignd's unix socket");
   }
   std::shared_ptr<const Policy> policy;
   {

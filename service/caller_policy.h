@@ -1,5 +1,6 @@
-// Caller policy: which mutual-TLS identities may run which operations on
-// which keys (idsignd --policy=FILE).
+// Caller policy: which callers (mutual-TLS identities, or uid:N for a unix
+// socket peer) may run which operations on which keys (idsignd
+// --policy=FILE).
 //
 // The file is JSON (see policy.proto):
 //   {"rules":[{"caller":"spiffe://example.org/backend-a",

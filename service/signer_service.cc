@@ -13,6 +13,7 @@
 #include "service/identifier_guard.h"
 #include "service/key_report.h"
 #include "service/keys/key_name.h"
+#include "service/keys/scheme.h"
 #include "service/signer_internal.h"
 
 namespace idsign::service {
@@ -37,10 +38,6 @@ absl::StatusOr<SelectedIdentity> SelectSignableIdentity(
   return selected;
 }
 
-absl::string_view SchemeName(keys::Scheme scheme) {
-  return scheme == keys::Scheme::kLegacySha1 ? "legacy-sha1" : "hmac-sha256";
-}
-
 void FillSignResponse(absl::string_view key, v1::IdentityField field,
                       const keys::MacResult& mac, v1::Encoding encoding,
                       v1::SignResponse* response) {
@@ -48,7 +45,7 @@ void FillSignResponse(absl::string_view key, v1::IdentityField field,
   response->set_key(std::string(key));
   response->set_key_version(mac.version);
   response->set_signed_field(field);
-  response->set_scheme(std::string(SchemeName(mac.scheme)));
+  response->set_scheme(std::string(keys::SchemeName(mac.scheme)));
   response->set_encoding(EffectiveEncoding(encoding));
 }
 
