@@ -55,7 +55,8 @@ absl::Status CallLimiter::Enter() {
   inflight_.fetch_sub(1);
   return absl::ResourceExhaustedError(
       absl::StrCat("the server already has ", options_.max_inflight,
-                   " calls in flight (--max-inflight); retry later"));
+                   options_.max_inflight == 1 ? " call" : " calls",
+                   " in flight (--max-inflight); retry later"));
 }
 
 void CallLimiter::Exit() { inflight_.fetch_sub(1); }

@@ -5,9 +5,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
@@ -70,7 +72,14 @@ std::unique_ptr<IdsigndProcess> IdsigndProcess::Start(
   std::unique_ptr<IdsigndProcess> server(new IdsigndProcess());
   SpawnOptions options;
   options.argv = {TestToken::IdsigndPath(), "--listen=" + listen};
-  for (const std::string& flag : TokenFlags()) options.argv.push_back(flag);
+  const bool own_module = std::any_of(
+      extra_flags.begin(), extra_flags.end(), [](const std::string& flag) {
+        return absl::StartsWith(flag, "--pkcs11-module=");
+      });
+  for (const std::string& flag : TokenFlags()) {
+    if (own_module && absl::StartsWith(flag, "--pkcs11-module=")) continue;
+    options.argv.push_back(flag);
+  }
   options.argv.insert(options.argv.end(), extra_flags.begin(),
                       extra_flags.end());
   options.stdout_path = ScratchPath("idsignd-stdout");

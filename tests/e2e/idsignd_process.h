@@ -37,7 +37,9 @@ int FreeLoopbackPort();
 class IdsigndProcess {
  public:
   // Starts idsignd on the test token, listening on `listen`, with
-  // `extra_flags` appended. nullptr (reason in *error) if it cannot spawn.
+  // `extra_flags` appended; a --pkcs11-module= among them replaces the test
+  // token's module (e.g. with the fault shim in front of it). nullptr
+  // (reason in *error) if it cannot spawn.
   static std::unique_ptr<IdsigndProcess> Start(
       const std::string& listen, const std::vector<std::string>& extra_flags,
       std::string* error);

@@ -88,3 +88,13 @@ target_compile_definitions(e2e_tls_reload_test PRIVATE
 idsign_test(e2e_unix_identity_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/unix_identity_e2e_test.cc
   LIBS idsign_e2e_support idsign::audit)
+
+# --max-inflight through the binaries: idsignd loads the fault shim, which
+# holds C_Sign until the test releases it, so calls are in flight exactly
+# when the test says.
+idsign_test(e2e_inflight_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/inflight_e2e_test.cc
+  LIBS idsign_e2e_support)
+target_compile_definitions(e2e_inflight_test PRIVATE
+  IDSIGN_TEST_FAULT_SHIM="$<TARGET_FILE:idsign_pkcs11_fault_shim>")
+add_dependencies(e2e_inflight_test idsign_pkcs11_fault_shim)

@@ -12,13 +12,25 @@
 //                            C_DigestFinal succeeds but reports one byte
 //                            less than the real module wrote (a token that
 //                            answers with the wrong length)
+//   "HOLD C_Sign"            C_Sign blocks until the file no longer says
+//                            HOLD for it, then acts on what the file says
+//                            then (pass through, or another fault)
 //
 // The file is read on every call, so a test (or another process) can arm and
-// disarm faults while a server runs. A session on which a session-killing
-// fault (device removed, device error, token absent, session closed or
-// invalid) was injected stays dead: later calls on it return
-// CKR_SESSION_HANDLE_INVALID even after disarming, as on a real HSM. Callers
-// must close such sessions and open new ones.
+// disarm faults while a server runs. While calls are held, the file named
+// "<fault file>.held" exists and holds how many calls of this process are
+// held, so a test can wait for a call to be held instead of guessing when it
+// is; it is removed when the last one is released. A held call re-reads the
+// fault file every few milliseconds and gives up after 30 s with
+// CKR_FUNCTION_CANCELED (and a line on stderr), so a test that forgets to
+// release cannot hang. Calls that are not held go on meanwhile. To release
+// into another fault, rename a new file into place: a held call reading a
+// half-rewritten (empty) file would be released to pass through.
+//
+// A session on which a session-killing fault (device removed, device error,
+// token absent, session closed or invalid) was injected stays dead: later calls
+// on it return CKR_SESSION_HANDLE_INVALID even after disarming, as on a real
+// HSM. Callers must close such sessions and open new ones.
 //
 // Replaced: C_OpenSession, C_GetSessionInfo, C_Login, C_FindObjectsInit,
 // C_SignInit, C_Sign, C_VerifyInit, C_Verify, C_DigestKey (so a test can
@@ -30,6 +42,7 @@
 #include <dlfcn.h>
 #include <p11-kit/pkcs11.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -38,6 +51,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -45,6 +59,12 @@ constexpr char kDefaultTarget[] = "/usr/lib/softhsm/libsofthsm2.so";
 
 // Not a real CK_RV: tells C_DigestFinal to shorten its output.
 constexpr CK_RV kShortOutput = CKR_VENDOR_DEFINED | 0x1d5160;
+// Not a real CK_RV either: tells the call to wait until released.
+constexpr CK_RV kHold = CKR_VENDOR_DEFINED | 0x1d5161;
+
+// How often a held call re-reads the fault file, and when it gives up.
+constexpr std::chrono::milliseconds kHoldPoll(2);
+constexpr std::chrono::seconds kHoldCap(30);
 
 struct NamedRv {
   const char* name;
@@ -74,6 +94,7 @@ constexpr NamedRv kNamedRvs[] = {
     {"CKR_FUNCTION_NOT_SUPPORTED", CKR_FUNCTION_NOT_SUPPORTED},
     {"CKR_MECHANISM_INVALID", CKR_MECHANISM_INVALID},
     {"SHORT_OUTPUT", kShortOutput},
+    {"HOLD", kHold},
 };
 
 bool KillsSession(CK_RV rv) {
@@ -87,6 +108,8 @@ struct Shim {
   CK_FUNCTION_LIST list{};
   std::mutex mu;
   std::set<CK_SESSION_HANDLE> dead;  // guarded by mu
+  std::mutex held_mu;
+  int held = 0;  // calls held now; guarded by held_mu
 };
 
 Shim& shim() {
@@ -125,19 +148,76 @@ CK_RV ArmedFault(const char* function) {
   return CKR_GENERAL_ERROR;
 }
 
+// Adds `delta` to the held count and publishes it in "<fault file>.held".
+// The count is written to a temporary file renamed into place, so a reader
+// never sees a partial one.
+void CountHeld(int delta) {
+  const char* path = std::getenv("IDSIGN_SHIM_FAULT_FILE");
+  if (path == nullptr || *path == '\0') return;
+  const std::string marker = std::string(path) + ".held";
+  Shim& s = shim();
+  std::lock_guard<std::mutex> lock(s.held_mu);
+  s.held += delta;
+  if (s.held <= 0) {
+    std::remove(marker.c_str());
+    return;
+  }
+  const std::string temporary = marker + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << s.held << "\n";
+  }
+  std::rename(temporary.c_str(), marker.c_str());
+}
+
+// Waits while the fault file arms HOLD for `function`. Returns the fault
+// armed once released, or CKR_FUNCTION_CANCELED after kHoldCap.
+CK_RV Hold(const char* function) {
+  CountHeld(1);
+  const auto give_up = std::chrono::steady_clock::now() + kHoldCap;
+  CK_RV rv = kHold;
+  while (rv == kHold) {
+    if (std::chrono::steady_clock::now() >= give_up) {
+      std::fprintf(stderr,
+                   "idsign fault shim: %s held for %lld s and never "
+                   "released; returning CKR_FUNCTION_CANCELED\n",
+                   function, static_cast<long long>(kHoldCap.count()));
+      rv = CKR_FUNCTION_CANCELED;
+      break;
+    }
+    std::this_thread::sleep_for(kHoldPoll);
+    rv = ArmedFault(function);
+  }
+  CountHeld(-1);
+  return rv;
+}
+
+// The fault for `function`, once any hold is released.
+CK_RV FaultAfterHold(const char* function) {
+  CK_RV rv = ArmedFault(function);
+  return rv == kHold ? Hold(function) : rv;
+}
+
 // The fault for `function` on `session`: a dead session stays dead.
 CK_RV SessionFault(const char* function, CK_SESSION_HANDLE session) {
   Shim& s = shim();
-  std::lock_guard<std::mutex> lock(s.mu);
+  std::unique_lock<std::mutex> lock(s.mu);
   if (s.dead.count(session) > 0) return CKR_SESSION_HANDLE_INVALID;
   CK_RV rv = ArmedFault(function);
+  if (rv == kHold) {
+    // Without the lock, so that other calls go on meanwhile.
+    lock.unlock();
+    rv = Hold(function);
+    lock.lock();
+    if (s.dead.count(session) > 0) return CKR_SESSION_HANDLE_INVALID;
+  }
   if (KillsSession(rv)) s.dead.insert(session);
   return rv;
 }
 
 CK_RV ShimOpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void* application,
                       CK_NOTIFY notify, CK_SESSION_HANDLE* session) {
-  CK_RV rv = ArmedFault("C_OpenSession");
+  CK_RV rv = FaultAfterHold("C_OpenSession");
   if (rv != CKR_OK) return rv;
   return shim().real->C_OpenSession(slot, flags, application, notify, session);
 }

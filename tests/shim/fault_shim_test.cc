@@ -4,11 +4,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include "hsm/mac.h"
 #include "hsm/module.h"
@@ -60,8 +64,12 @@ class FaultShimTest : public ::testing::Test {
   void SetUp() override { Arm(""); }
   void TearDown() override { Arm(""); }
 
+  // Replaces the file at once (rename): a held call polling it must never
+  // see it empty half-way through a rewrite.
   static void Arm(const std::string& contents) {
-    std::ofstream(*fault_file_, std::ios::trunc) << contents;
+    const std::string temporary = *fault_file_ + ".tmp";
+    std::ofstream(temporary, std::ios::trunc) << contents;
+    std::filesystem::rename(temporary, *fault_file_);
   }
 
   hsm::Session Acquire() {
@@ -79,6 +87,27 @@ class FaultShimTest : public ::testing::Test {
     std::string got(reinterpret_cast<const char*>(mac->data()), mac->size());
     EXPECT_EQ(got, OpenSslHmacSha256(kSecret, "data"));
     return absl::OkStatus();
+  }
+
+  // Where the shim says how many calls it holds.
+  static std::string HeldFile() { return *fault_file_ + ".held"; }
+
+  // Polls (bounded) until a call is held.
+  static bool WaitUntilHeld() {
+    const auto give_up =
+        std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!std::filesystem::exists(HeldFile())) {
+      if (std::chrono::steady_clock::now() >= give_up) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+  }
+
+  static std::string ReadHeldFile() {
+    std::ifstream in(HeldFile());
+    std::stringstream contents;
+    contents << in.rdbuf();
+    return contents.str();
   }
 
   static std::string* fault_file_;
@@ -202,6 +231,46 @@ TEST_F(FaultShimTest, AnotherProcessCanArmTheFault) {
   command = ": > '" + *fault_file_ + "'";
   ASSERT_EQ(std::system(command.c_str()), 0);
   EXPECT_THAT(SignOnce(), IsOk());
+}
+
+// A held C_Sign waits until released, says so in the .held file, and does
+// not stop other calls meanwhile.
+TEST_F(FaultShimTest, HoldBlocksUntilReleased) {
+  ASSERT_FALSE(std::filesystem::exists(HeldFile()));
+  Arm("HOLD C_Sign");
+  std::atomic<bool> done{false};
+  absl::Status signed_status;
+  std::thread signer([&] {
+    signed_status = SignOnce();
+    done = true;
+  });
+  const bool held = WaitUntilHeld();
+  EXPECT_TRUE(held) << "no call held within 30 s";
+  EXPECT_EQ(ReadHeldFile(), "1\n");
+  EXPECT_FALSE(done);
+  {
+    hsm::Session other = Acquire();
+    CK_SESSION_INFO info;
+    EXPECT_EQ(other.fn()->C_GetSessionInfo(other.handle(), &info), CKR_OK);
+  }
+  EXPECT_FALSE(done);
+  Arm("");
+  signer.join();
+  EXPECT_THAT(signed_status, IsOk());
+  EXPECT_FALSE(std::filesystem::exists(HeldFile()));
+}
+
+// Released into another fault, the held call returns that fault.
+TEST_F(FaultShimTest, ReleaseActsOnTheFaultArmedThen) {
+  Arm("HOLD C_Sign");
+  absl::Status signed_status;
+  std::thread signer([&] { signed_status = SignOnce(); });
+  EXPECT_TRUE(WaitUntilHeld()) << "no call held within 30 s";
+  Arm("CKR_DEVICE_ERROR C_Sign");
+  signer.join();
+  EXPECT_THAT(signed_status, StatusIs(absl::StatusCode::kUnavailable,
+                                      HasSubstr("CKR_DEVICE_ERROR")));
+  EXPECT_FALSE(std::filesystem::exists(HeldFile()));
 }
 
 }  // namespace
