@@ -7,7 +7,6 @@
 #include <string>
 
 #include "service/signer_service.h"
-#include "tests/integration/service/contract_key_store.h"
 #include "tests/integration/service/service_fixture.h"
 
 namespace idsign::service::testing {
@@ -18,8 +17,7 @@ using ::testing::HasSubstr;
 class JwtRequestTest : public ::testing::Test {
  protected:
   static ServiceEnvironment& env() { return ServiceEnvironment::Get(); }
-  ContractKeyStore store_{&env().store()};
-  SignerService service_{&store_, Limits{}};
+  SignerService service_{&env().store(), Limits{}};
 };
 
 v1::SignJwtRequest Request(const std::string& user_id,

@@ -11,7 +11,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "service/signer_service.h"
-#include "tests/integration/service/contract_key_store.h"
 #include "tests/integration/service/jwt_test_util.h"
 #include "tests/integration/service/service_fixture.h"
 #include "tests/testing/oracle.h"
@@ -61,8 +60,7 @@ class JwtServiceTest : public ::testing::Test {
 
   static int64_t Now() { return absl::ToUnixSeconds(absl::Now()); }
 
-  ContractKeyStore store_{&env().store()};
-  SignerService service_{&store_, Limits{}};
+  SignerService service_{&env().store(), Limits{}};
 };
 
 v1::SignJwtRequest Request(const std::string& user_id,
@@ -289,7 +287,7 @@ TEST_F(JwtServiceTest, TimesAreCheckedWithLeeway) {
   // Without leeway, the token that was inside it is expired.
   Limits strict;
   strict.jwt.leeway = absl::ZeroDuration();
-  SignerService no_leeway(&store_, strict);
+  SignerService no_leeway(&env().store(), strict);
   v1::VerifyJwtRequest request;
   request.set_key(kWebKey);
   request.set_jwt(token(absl::StrCat(R"("exp":)", now - 30)));
