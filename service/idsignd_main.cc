@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -33,6 +34,7 @@ struct Flags {
   uint32_t max_identifier_bytes = 1024;
   uint32_t max_batch = 1000;
   uint32_t sessions = 4;
+  std::optional<uint32_t> token_threads;
   std::string shutdown_grace = "4s";
   std::string health_interval = "5s";
   std::string reload_interval = "30s";
@@ -161,6 +163,7 @@ int Run(const Flags& flags) {
   service::ServerConfig config;
   config.audit = audit_log.get();
   config.listen = flags.listen;
+  config.token_threads = flags.token_threads.value_or(flags.sessions);
   config.tls = tls;
   config.unix_socket_mode = static_cast<mode_t>(socket_mode);
   config.guards = {.policy = policy.get(), .limiter = &limiter};
@@ -294,6 +297,10 @@ int main(int argc, char** argv) {
                  "most PKCS#11 sessions used at once for signing")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--token-threads", flags.token_threads,
+                 "threads that run token operations (default: --sessions), "
+                 "so a slow or hung HSM never holds gRPC's own threads; 0 "
+                 "runs them on gRPC's threads");
   app.add_option("--shutdown-grace", flags.shutdown_grace,
                  "how long in-flight calls may finish after SIGTERM/SIGINT")
       ->capture_default_str();

@@ -38,8 +38,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
-  server->service_ = std::make_unique<SignerService>(
-      store, config.limits, config.audit, config.guards);
+  if (config.token_threads > 0) {
+    server->workers_ = std::make_unique<TokenWorkers>(config.token_threads);
+  }
+  server->service_ =
+      std::make_unique<SignerService>(store, config.limits, config.audit,
+                                      config.guards, server->workers_.get());
   grpc::ServerBuilder builder;
   const size_t max_request = MaxRequestBytes(config.limits);
   builder.SetMaxReceiveMessageSize(static_cast<int>(

@@ -25,6 +25,7 @@
 #include "service/keys/key_store.h"
 #include "service/server_tls.h"
 #include "service/signer_service.h"
+#include "service/token_workers.h"
 #include "service/unix_listener.h"
 
 namespace idsign::service {
@@ -41,6 +42,9 @@ struct ServerConfig {
   mode_t unix_socket_mode = 0660;
   // Caller policy and load limits; off when null. Borrowed.
   CallGuards guards;
+  // Threads for token work (see token_workers.h); 0 runs it inline on
+  // gRPC's threads.
+  uint32_t token_threads = 4;
 };
 
 class Server {
@@ -77,6 +81,9 @@ class Server {
   // Declared before server_, so destroyed after it: gRPC's TLS port calls
   // into tls_, and the listener hands connections to server_.
   std::unique_ptr<ServerTls> tls_;
+  // Destroyed after server_ (declared before it), once every call has its
+  // answer.
+  std::unique_ptr<TokenWorkers> workers_;
   std::unique_ptr<SignerService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<UnixListener> unix_listener_;

@@ -194,55 +194,93 @@ absl::Status SignerService::DoListKeys(v1::ListKeysResponse* response) {
   return absl::OkStatus();
 }
 
+template <typename Body>
+grpc::ServerUnaryReactor* SignerService::Serve(
+    grpc::CallbackServerContext* context, Operation operation,
+    absl::string_view key, absl::string_view rpc, Body body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto admission =
+      std::make_unique<Admission>(guards_, context, operation, key);
+  const bool admitted_now = admission->status().ok();
+  auto run = [reactor, context, rpc, body = std::move(body),
+              admission = std::move(admission)]() mutable {
+    absl::Status admitted = admission->status();
+    // A call that waited past its deadline gets no token work.
+    if (admitted.ok() &&
+        context->deadline() <= std::chrono::system_clock::now()) {
+      admitted = absl::DeadlineExceededError(
+          "the deadline passed while the call waited for the token");
+    }
+    absl::Status status = body(admitted);
+    admission.reset();  // free the in-flight slot before the answer leaves
+    reactor->Finish(ToGrpcStatus(status, rpc));
+  };
+  if (workers_ == nullptr || !admitted_now) {
+    run();
+  } else {
+    workers_->Run(std::move(run));
+  }
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* SignerService::Sign(
     grpc::CallbackServerContext* context, const v1::SignRequest* request,
     v1::SignResponse* response) {
-  AuditedCall call(context, audit_, "Sign", request->key());
-  Admission admission(guards_, context, Operation::kSign, request->key());
-  absl::Status status = admission.status();
-  if (status.ok()) status = call.Precheck();
-  if (status.ok()) status = DoSign(*request, response);
-  if (status.ok()) call.set_versions({response->key_version()});
-  call.set_items(1, status.ok() ? 0 : 1);
-  return Finish(context, call.Finish(status), "Sign");
+  auto call =
+      std::make_unique<AuditedCall>(context, audit_, "Sign", request->key());
+  return Serve(
+      context, Operation::kSign, request->key(), "Sign",
+      [this, request, response, call = std::move(call)](absl::Status status) {
+        if (status.ok()) status = call->Precheck();
+        if (status.ok()) status = DoSign(*request, response);
+        if (status.ok()) call->set_versions({response->key_version()});
+        call->set_items(1, status.ok() ? 0 : 1);
+        return call->Finish(status);
+      });
 }
 
 grpc::ServerUnaryReactor* SignerService::BatchSign(
     grpc::CallbackServerContext* context, const v1::BatchSignRequest* request,
     v1::BatchSignResponse* response) {
-  AuditedCall call(context, audit_, "BatchSign", request->key());
-  Admission admission(guards_, context, Operation::kBatchSign, request->key());
-  absl::Status status = admission.status();
-  if (status.ok()) status = call.Precheck();
-  if (status.ok()) status = DoBatchSign(*request, response);
-  uint64_t failed = 0;
-  std::vector<uint32_t> versions;
-  for (const v1::BatchSignResult& result : response->results()) {
-    if (result.has_error()) {
-      ++failed;
-    } else if (versions.empty()) {
-      versions.push_back(result.response().key_version());
-    }
-  }
-  if (!status.ok()) failed = request->identities_size();
-  call.set_versions(std::move(versions));
-  call.set_items(request->identities_size(), failed);
-  return Finish(context, call.Finish(status), "BatchSign");
+  auto call = std::make_unique<AuditedCall>(context, audit_, "BatchSign",
+                                            request->key());
+  return Serve(
+      context, Operation::kBatchSign, request->key(), "BatchSign",
+      [this, request, response, call = std::move(call)](absl::Status status) {
+        if (status.ok()) status = call->Precheck();
+        if (status.ok()) status = DoBatchSign(*request, response);
+        uint64_t failed = 0;
+        std::vector<uint32_t> versions;
+        for (const v1::BatchSignResult& result : response->results()) {
+          if (result.has_error()) {
+            ++failed;
+          } else if (versions.empty()) {
+            versions.push_back(result.response().key_version());
+          }
+        }
+        if (!status.ok()) failed = request->identities_size();
+        call->set_versions(std::move(versions));
+        call->set_items(request->identities_size(), failed);
+        return call->Finish(status);
+      });
 }
 
 grpc::ServerUnaryReactor* SignerService::Verify(
     grpc::CallbackServerContext* context, const v1::VerifyRequest* request,
     v1::VerifyResponse* response) {
-  AuditedCall call(context, audit_, "Verify", request->key());
-  Admission admission(guards_, context, Operation::kVerify, request->key());
-  absl::Status status = admission.status();
-  if (status.ok()) status = call.Precheck();
-  if (status.ok()) status = DoVerify(*request, response);
-  if (status.ok() && response->valid()) {
-    call.set_versions({response->key_version()});
-  }
-  call.set_items(1, status.ok() && response->valid() ? 0 : 1);
-  return Finish(context, call.Finish(status), "Verify");
+  auto call =
+      std::make_unique<AuditedCall>(context, audit_, "Verify", request->key());
+  return Serve(
+      context, Operation::kVerify, request->key(), "Verify",
+      [this, request, response, call = std::move(call)](absl::Status status) {
+        if (status.ok()) status = call->Precheck();
+        if (status.ok()) status = DoVerify(*request, response);
+        if (status.ok() && response->valid()) {
+          call->set_versions({response->key_version()});
+        }
+        call->set_items(1, status.ok() && response->valid() ? 0 : 1);
+        return call->Finish(status);
+      });
 }
 
 grpc::ServerUnaryReactor* SignerService::ListKeys(
@@ -257,29 +295,35 @@ grpc::ServerUnaryReactor* SignerService::ListKeys(
 grpc::ServerUnaryReactor* SignerService::SignJwt(
     grpc::CallbackServerContext* context, const v1::SignJwtRequest* request,
     v1::SignJwtResponse* response) {
-  AuditedCall call(context, audit_, "SignJwt", request->key());
-  Admission admission(guards_, context, Operation::kSignJwt, request->key());
-  absl::Status status = admission.status();
-  if (status.ok()) status = call.Precheck();
-  if (status.ok()) status = DoSignJwt(*request, response);
-  if (status.ok()) call.set_versions({response->key_version()});
-  call.set_items(1, status.ok() ? 0 : 1);
-  return Finish(context, call.Finish(status), "SignJwt");
+  auto call =
+      std::make_unique<AuditedCall>(context, audit_, "SignJwt", request->key());
+  return Serve(
+      context, Operation::kSignJwt, request->key(), "SignJwt",
+      [this, request, response, call = std::move(call)](absl::Status status) {
+        if (status.ok()) status = call->Precheck();
+        if (status.ok()) status = DoSignJwt(*request, response);
+        if (status.ok()) call->set_versions({response->key_version()});
+        call->set_items(1, status.ok() ? 0 : 1);
+        return call->Finish(status);
+      });
 }
 
 grpc::ServerUnaryReactor* SignerService::VerifyJwt(
     grpc::CallbackServerContext* context, const v1::VerifyJwtRequest* request,
     v1::VerifyJwtResponse* response) {
-  AuditedCall call(context, audit_, "VerifyJwt", request->key());
-  Admission admission(guards_, context, Operation::kVerifyJwt, request->key());
-  absl::Status status = admission.status();
-  if (status.ok()) status = call.Precheck();
-  if (status.ok()) status = DoVerifyJwt(*request, response);
-  if (status.ok() && response->valid()) {
-    call.set_versions({response->key_version()});
-  }
-  call.set_items(1, status.ok() && response->valid() ? 0 : 1);
-  return Finish(context, call.Finish(status), "VerifyJwt");
+  auto call = std::make_unique<AuditedCall>(context, audit_, "VerifyJwt",
+                                            request->key());
+  return Serve(
+      context, Operation::kVerifyJwt, request->key(), "VerifyJwt",
+      [this, request, response, call = std::move(call)](absl::Status status) {
+        if (status.ok()) status = call->Precheck();
+        if (status.ok()) status = DoVerifyJwt(*request, response);
+        if (status.ok() && response->valid()) {
+          call->set_versions({response->key_version()});
+        }
+        call->set_items(1, status.ok() && response->valid() ? 0 : 1);
+        return call->Finish(status);
+      });
 }
 
 grpc::ServerUnaryReactor* SignerService::GetRolloutStatus(

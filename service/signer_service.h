@@ -8,8 +8,11 @@
 // audited_call.h), and maps every status once, at this edge. With CallGuards,
 // every call first takes an in-flight slot, then passes the caller policy (by
 // its mutual-TLS identity) and the caller's rate limit (see caller_policy.h,
-// call_limiter.h). Handlers run inline on gRPC's callback threads: a MAC costs
-// microseconds, and the session pool bounds concurrent token work.
+// call_limiter.h). Admission runs on gRPC's callback thread; the token-bound
+// rest of Sign, BatchSign, Verify, SignJwt and VerifyJwt runs on the
+// TokenWorkers when given (see token_workers.h), inline otherwise. A call
+// whose deadline passed while it waited gets DEADLINE_EXCEEDED and no token
+// work.
 //
 // Thread safety: thread-safe. Ownership: borrows the KeyStore, the audit
 // log and the guards, which must outlive the service.
@@ -25,6 +28,7 @@
 #include "service/identity.h"
 #include "service/keys/key_store.h"
 #include "service/rollout.h"
+#include "service/token_workers.h"
 
 namespace idsign::service {
 
@@ -37,9 +41,15 @@ struct CallGuards {
 class SignerService final : public v1::Signer::CallbackService {
  public:
   // `audit` may be null (no audit trail).
+  // `workers` may be null (token work inline on gRPC's threads).
   SignerService(keys::KeyStore* store, Limits limits,
-                audit::AuditLog* audit = nullptr, CallGuards guards = {})
-      : store_(store), limits_(limits), audit_(audit), guards_(guards) {}
+                audit::AuditLog* audit = nullptr, CallGuards guards = {},
+                TokenWorkers* workers = nullptr)
+      : store_(store),
+        limits_(limits),
+        audit_(audit),
+        guards_(guards),
+        workers_(workers) {}
 
   grpc::ServerUnaryReactor* Sign(grpc::CallbackServerContext* context,
                                  const v1::SignRequest* request,
@@ -84,10 +94,19 @@ class SignerService final : public v1::Signer::CallbackService {
       const std::function<bool(absl::string_view key)>& visible = nullptr);
 
  private:
+  // Admits the call, then runs `body(admitted)` (which returns the status
+  // the call finishes with) on the workers, or inline when there are none
+  // or the call was refused.
+  template <typename Body>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
+                                  Operation operation, absl::string_view key,
+                                  absl::string_view rpc, Body body);
+
   keys::KeyStore* const store_;
   const Limits limits_;
   audit::AuditLog* const audit_;
   const CallGuards guards_;
+  TokenWorkers* const workers_;
   RolloutCounters counters_;
 };
 

@@ -6,11 +6,10 @@
 // (grpc.health.v1 is not counted), and once the held calls complete (with
 // the OpenSSL MAC) the slot is free again.
 //
-// Only a cap of 1 is tested here: idsignd runs handlers on gRPC's callback
-// threads, of which gRPC 1.51 starts max(2, min(16, cores / 2)). With as
-// many calls held in the token as there are such threads, the next call
-// waits for a thread (health checks too) instead of being refused, so a cap
-// at or above that number is never reached by held calls.
+// Token work runs on idsignd's own threads (--token-threads), not on gRPC's
+// callback threads (gRPC 1.51 starts max(2, min(16, cores / 2)) of those),
+// so calls held in a hung token never stop idsignd from refusing calls over
+// the cap or from answering health checks.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -22,6 +21,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -132,13 +132,14 @@ class InflightTest : public ::testing::Test {
     return ::testing::AssertionSuccess();
   }
 
-  static std::unique_ptr<IdsigndProcess> StartServer(int max_inflight) {
+  static std::unique_ptr<IdsigndProcess> StartServer(
+      int max_inflight, std::vector<std::string> extra_flags = {}) {
     std::string error;
-    auto server = IdsigndProcess::Start(
-        "unix:" + ScratchPath("inflight.sock"),
-        {std::string("--pkcs11-module=") + IDSIGN_TEST_FAULT_SHIM,
-         absl::StrCat("--max-inflight=", max_inflight)},
-        &error);
+    extra_flags.push_back(std::string("--pkcs11-module=") +
+                          IDSIGN_TEST_FAULT_SHIM);
+    extra_flags.push_back(absl::StrCat("--max-inflight=", max_inflight));
+    auto server = IdsigndProcess::Start("unix:" + ScratchPath("inflight.sock"),
+                                        extra_flags, &error);
     EXPECT_NE(server, nullptr) << error;
     return server;
   }
@@ -239,6 +240,48 @@ TEST_F(InflightTest, CapOfOneRefusesTheSecondCallUntilTheFirstEnds) {
   grpc::Status fourth_status = Sign(*stub, "fourth-user", &fourth);
   ASSERT_TRUE(fourth_status.ok()) << fourth_status.error_message();
   EXPECT_EQ(fourth.user_hash(), OpenSslHmacSha256Hex(kSecret, "fourth-user"));
+}
+
+// A hung token holds every token thread. idsignd still refuses the call
+// over the cap at once, and still answers health checks: gRPC's own
+// threads, fewer than the held calls on a 2-core machine, stay free.
+TEST_F(InflightTest, HungTokenHoldsNeitherGrpcThreadsNorCallsOverTheCap) {
+  std::unique_ptr<IdsigndProcess> server =
+      StartServer(2, {"--token-threads=2", "--sessions=2"});
+  ASSERT_NE(server, nullptr);
+  ASSERT_TRUE(server->WaitUntilServing());
+  auto channel =
+      grpc::CreateChannel(server->target(), grpc::InsecureChannelCredentials());
+  auto stub = v1::Signer::NewStub(channel);
+
+  Arm("HOLD C_Sign");
+  BackgroundSign first(stub.get(), "hung-user-a");
+  BackgroundSign second(stub.get(), "hung-user-b");
+  ::testing::AssertionResult is_held = WaitUntilHeld(2);
+  EXPECT_TRUE(is_held) << "\nlog:\n" << server->log();
+  if (is_held) {
+    v1::SignResponse refused_response;
+    grpc::Status refused = Sign(*stub, "third-user", &refused_response);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+        << refused.error_message();
+
+    auto health = grpc::health::v1::Health::NewStub(channel);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kGiveUp);
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status checked = health->Check(&context, request, &response);
+    EXPECT_TRUE(checked.ok()) << checked.error_message();
+    EXPECT_EQ(HeldCount(), "2\n");
+  }
+
+  Arm("");
+  for (BackgroundSign* call : {&first, &second}) {
+    call->Join();
+    ASSERT_TRUE(call->status().ok()) << call->status().error_message();
+    EXPECT_EQ(call->response().user_hash(),
+              OpenSslHmacSha256Hex(kSecret, call->user_id()));
+  }
 }
 
 // --max-inflight=0 is no cap: two Signs are held inside the token at once
