@@ -49,6 +49,16 @@ std::string AuthenticatedIdentity(const grpc::ServerContextBase& context) {
   return UnixPeerIdentity(context.peer());
 }
 
+bool IsTlsCall(const grpc::ServerContextBase& context) {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth == nullptr) return false;
+  for (const grpc::string_ref& type :
+       auth->FindPropertyValues(GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME)) {
+    if (type == "ssl") return true;
+  }
+  return false;
+}
+
 std::string CallerIdentity(const grpc::ServerContextBase& context) {
   std::string identity = AuthenticatedIdentity(context);
   if (!identity.empty()) return identity;

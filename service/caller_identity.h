@@ -41,6 +41,10 @@ PeerCertificateNames CertificateNamesOf(const grpc::AuthContext& auth);
 // without a client certificate).
 std::string AuthenticatedIdentity(const grpc::ServerContextBase& context);
 
+// True when `context`'s call came over TLS (gRPC's transport security type
+// "ssl"), false for plaintext.
+bool IsTlsCall(const grpc::ServerContextBase& context);
+
 // The caller of `context`'s RPC: the authenticated identity if there is
 // one, otherwise the peer address.
 std::string CallerIdentity(const grpc::ServerContextBase& context);

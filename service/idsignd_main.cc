@@ -122,8 +122,9 @@ int Run(const Flags& flags) {
     policy = std::move(*opened);
   } else {
     log::Warning("policy_disabled",
-                 "detail=\"no --policy: every caller that can connect may use "
-                 "every key\" hint=\"pass --policy=FILE\"");
+                 "detail=\"no --policy: only plaintext callers on loopback "
+                 "or the unix socket are served, each may use every key; "
+                 "callers over TLS are refused\" hint=\"pass --policy=FILE\"");
   }
   service::CallLimiter limiter({.rate = flags.rate_limit,
                                 .burst = flags.rate_burst,

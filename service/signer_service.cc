@@ -79,6 +79,16 @@ class Admission {
       if (!status_.ok()) return;
       limiter_ = guards.limiter;
     }
+    // Without a policy nobody decides which remote caller may do what, so
+    // only plaintext callers, which are local (loopback or the unix
+    // socket), are served.
+    if (guards.policy == nullptr && IsTlsCall(*context)) {
+      status_ = absl::PermissionDeniedError(
+          "idsignd runs without --policy, so it serves only plaintext "
+          "callers on loopback or its unix socket; start it with "
+          "--policy=FILE to serve callers over TLS");
+      return;
+    }
     const bool rate_limited =
         guards.limiter != nullptr && guards.limiter->limits_rate();
     if (guards.policy == nullptr && !rate_limited) return;

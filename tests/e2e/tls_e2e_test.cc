@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@ namespace {
 
 using ::idsign::testing::OpenSslHmacSha256Hex;
 using ::idsign::testing::TestToken;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 constexpr char kKey[] = "tls/e2e/web";
@@ -88,14 +90,32 @@ class TlsE2eTest : public ::testing::Test {
     delete other_ca_;
   }
 
-  // Starts idsignd with TLS on `listen`; with `mutual`, --client-ca too.
+  // A policy that grants the three trusted clients' identities (by URI
+  // SAN, DNS SAN and CN) the client commands on kKey.
+  static std::string PolicyFile() {
+    const std::string path = ScratchPath("tls-policy.json");
+    std::ofstream(path, std::ios::trunc) << absl::StrCat(
+        R"({"rules":[)", R"({"caller":")", kSpiffeId,
+        R"(","operations":["sign","batch_sign","verify"],"keys":[")", kKey,
+        R"("]},)",
+        R"({"caller":"backend-b.example","operations":["sign","batch_sign","verify"],"keys":[")",
+        kKey, R"("]},)",
+        R"({"caller":"backend-c","operations":["sign","batch_sign","verify"],"keys":[")",
+        kKey, R"("]}]})");
+    return path;
+  }
+
+  // Starts idsignd with TLS on `listen`; with `mutual`, --client-ca and
+  // (unless `policy` is false) the policy above too. Without a policy,
+  // idsignd serves no caller over TLS.
   std::unique_ptr<IdsigndProcess> StartTls(
       const std::string& listen, bool mutual,
       std::vector<std::string> flags = {},
-      const CertFiles& server = server_cert_) {
+      const CertFiles& server = server_cert_, bool policy = true) {
     flags.push_back("--tls-cert=" + server.cert);
     flags.push_back("--tls-key=" + server.key);
     if (mutual) flags.push_back("--client-ca=" + ca_->cert());
+    if (mutual && policy) flags.push_back("--policy=" + PolicyFile());
     std::string error;
     auto process = IdsigndProcess::Start(listen, flags, &error);
     EXPECT_NE(process, nullptr) << error;
@@ -225,33 +245,52 @@ TEST_F(TlsE2eTest, AuditNamesCallerByUriThenDnsThenCommonName) {
                                               "backend-c"));
 }
 
+// Without --policy nothing says which remote caller may do what, so even a
+// caller with a trusted certificate is refused over TLS, with a message
+// saying why; plaintext loopback callers are served.
+TEST_F(TlsE2eTest, WithoutPolicyTlsCallersAreRefused) {
+  auto server = StartTls(absl::StrCat("127.0.0.1:", FreeLoopbackPort()),
+                         /*mutual=*/true, {}, server_cert_, /*policy=*/false);
+  ASSERT_NE(server, nullptr);
+  ASSERT_TRUE(WaitServing(server.get(), ca_->cert(), &uri_client_));
+  EXPECT_THAT(server->log(), HasSubstr("policy_disabled"));
+  RunResult refused = TlsSign(server->target(), ca_->cert(), &uri_client_);
+  EXPECT_EQ(refused.exit_code, 3) << refused.Describe();
+  EXPECT_EQ(refused.stdout_text, "");
+  EXPECT_THAT(refused.stderr_text,
+              AllOf(HasSubstr("PERMISSION_DENIED"), HasSubstr("--policy")));
+}
+
 TEST_F(TlsE2eTest, TlsMayListenOnAnyAddress) {
   const int port = FreeLoopbackPort();
-  auto server = StartTls(absl::StrCat("0.0.0.0:", port), /*mutual=*/false);
+  auto server = StartTls(absl::StrCat("0.0.0.0:", port), /*mutual=*/true);
   ASSERT_NE(server, nullptr);
   server->set_target(absl::StrCat("127.0.0.1:", port));
-  ASSERT_TRUE(WaitServing(server.get(), ca_->cert(), nullptr));
-  EXPECT_THAT(server->log(), HasSubstr("transport=tls"));
-  RunResult result = TlsSign(server->target(), ca_->cert(), nullptr);
+  ASSERT_TRUE(WaitServing(server.get(), ca_->cert(), &uri_client_));
+  EXPECT_THAT(server->log(), HasSubstr("transport=mtls"));
+  RunResult result = TlsSign(server->target(), ca_->cert(), &uri_client_);
   EXPECT_EQ(result.exit_code, 0) << result.Describe();
   EXPECT_EQ(result.stdout_text, Expected("user-42"));
   // A client trusting another CA does not accept the server.
-  RunResult distrust = TlsSign(server->target(), other_ca_->cert(), nullptr);
+  RunResult distrust =
+      TlsSign(server->target(), other_ca_->cert(), &uri_client_);
   EXPECT_EQ(distrust.exit_code, 3) << distrust.Describe();
 
   // TLS 1.2 is served; TLS 1.1 is not.
   const std::string connect = server->target();
-  RunResult tls12 = RunProcess({IDSIGN_TEST_OPENSSL, "s_client", "-connect",
-                                connect, "-tls1_2", "-alpn", "h2", "-brief"},
-                               "", std::chrono::seconds(20));
+  RunResult tls12 = RunProcess(
+      {IDSIGN_TEST_OPENSSL, "s_client", "-connect", connect, "-tls1_2", "-cert",
+       uri_client_.cert, "-key", uri_client_.key, "-alpn", "h2", "-brief"},
+      "", std::chrono::seconds(20));
   EXPECT_EQ(tls12.exit_code, 0) << tls12.Describe();
   EXPECT_THAT(tls12.stdout_text + tls12.stderr_text,
               HasSubstr("Protocol version: TLSv1.2"))
       << tls12.Describe();
-  RunResult tls11 = RunProcess(
-      {IDSIGN_TEST_OPENSSL, "s_client", "-connect", connect, "-tls1_1",
-       "-cipher", "DEFAULT@SECLEVEL=0", "-alpn", "h2", "-brief"},
-      "", std::chrono::seconds(20));
+  RunResult tls11 =
+      RunProcess({IDSIGN_TEST_OPENSSL, "s_client", "-connect", connect,
+                  "-tls1_1", "-cert", uri_client_.cert, "-key", uri_client_.key,
+                  "-cipher", "DEFAULT@SECLEVEL=0", "-alpn", "h2", "-brief"},
+                 "", std::chrono::seconds(20));
   EXPECT_NE(tls11.exit_code, 0) << tls11.Describe();
 }
 

@@ -65,21 +65,26 @@ class TlsReloadE2eTest : public ::testing::Test {
     delete next_ca_;
   }
 
-  // idsignd serving copies of `first_` that the test then replaces; with
-  // `mutual`, a copy of the first CA is its --client-ca.
+  // idsignd serving copies of `first_` that the test then replaces, with a
+  // copy of the first CA as its --client-ca (mutual TLS) and a policy that
+  // lets both test clients sign: without a policy, idsignd serves no
+  // caller over TLS.
   std::unique_ptr<IdsigndProcess> StartOnCopies(
-      const std::string& reload_interval, bool mutual = false) {
+      const std::string& reload_interval) {
     live_ = {ScratchPath("live.pem"), ScratchPath("live.key")};
     EXPECT_TRUE(Replace(first_.cert, live_.cert));
     EXPECT_TRUE(Replace(first_.key, live_.key));
-    std::vector<std::string> flags = {"--tls-cert=" + live_.cert,
-                                      "--tls-key=" + live_.key,
-                                      "--reload-interval=" + reload_interval};
-    if (mutual) {
-      live_ca_ = ScratchPath("live-ca.pem");
-      EXPECT_TRUE(Replace(first_ca_->cert(), live_ca_));
-      flags.push_back("--client-ca=" + live_ca_);
-    }
+    live_ca_ = ScratchPath("live-ca.pem");
+    EXPECT_TRUE(Replace(first_ca_->cert(), live_ca_));
+    const std::string policy = ScratchPath("reload-policy.json");
+    std::ofstream(policy, std::ios::trunc) << absl::StrCat(
+        R"({"rules":[{"caller":"client-first","operations":["sign"],"keys":[")",
+        kKey, R"("]},{"caller":"client-next","operations":["sign"],"keys":[")",
+        kKey, R"("]}]})");
+    std::vector<std::string> flags = {
+        "--tls-cert=" + live_.cert, "--tls-key=" + live_.key,
+        "--client-ca=" + live_ca_, "--policy=" + policy,
+        "--reload-interval=" + reload_interval};
     std::string error;
     auto server = IdsigndProcess::Start(
         absl::StrCat("127.0.0.1:", FreeLoopbackPort()), flags, &error);
@@ -87,19 +92,18 @@ class TlsReloadE2eTest : public ::testing::Test {
     if (server == nullptr) return nullptr;
     grpc::SslCredentialsOptions options;
     options.pem_root_certs = ReadFileOrEmpty(first_ca_->cert());
-    if (mutual) {
-      options.pem_cert_chain = ReadFileOrEmpty(first_client_.cert);
-      options.pem_private_key = ReadFileOrEmpty(first_client_.key);
-    }
+    options.pem_cert_chain = ReadFileOrEmpty(first_client_.cert);
+    options.pem_private_key = ReadFileOrEmpty(first_client_.key);
     server->set_channel_credentials(grpc::SslCredentials(options), kServerName);
     EXPECT_TRUE(server->WaitUntilServing());
     return server;
   }
 
   // `idsign sign` on a new connection that trusts only `ca`, presenting
-  // `client` if given.
+  // `client` (the first CA's client when null).
   static RunResult SignTrusting(const IdsigndProcess& server, const TestCa& ca,
                                 const CertFiles* client = nullptr) {
+    if (client == nullptr) client = &first_client_;
     std::vector<std::string> args = {
         "sign",
         "--server=" + server.target(),
@@ -108,10 +112,8 @@ class TlsReloadE2eTest : public ::testing::Test {
         "--user-id=user-7",
         "--tls-ca=" + ca.cert(),
         absl::StrCat("--tls-server-name=", kServerName)};
-    if (client != nullptr) {
-      args.push_back("--tls-cert=" + client->cert);
-      args.push_back("--tls-key=" + client->key);
-    }
+    args.push_back("--tls-cert=" + client->cert);
+    args.push_back("--tls-key=" + client->key);
     return RunIdsign(args);
   }
 
@@ -188,7 +190,7 @@ TEST_F(TlsReloadE2eTest, ChangedFilesAreLoadedWithoutASignal) {
 }
 
 TEST_F(TlsReloadE2eTest, SighupLoadsANewClientCa) {
-  auto server = StartOnCopies("1h", /*mutual=*/true);
+  auto server = StartOnCopies("1h");
   ASSERT_NE(server, nullptr);
   RunResult old_client = SignTrusting(*server, *first_ca_, &first_client_);
   EXPECT_EQ(old_client.exit_code, 0) << old_client.Describe();
