@@ -53,8 +53,7 @@ int Verify(const VerifyFlags& flags) {
     return *exit;
   }
   const std::string decision =
-      absl::StrCat("decision: ", DecisionName(response.decision()), ", ",
-                   ModeName(response.mode()), " mode");
+      DecisionText(response.decision(), response.mode());
   if (!response.valid()) {
     const char* what =
         response.reason() == v1::VERIFY_REASON_MISSING ? "missing" : "invalid";

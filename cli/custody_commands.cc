@@ -8,6 +8,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "service/key_report.h"
 #include "service/keys/key_admin.h"
+#include "service/rollout.h"
 
 namespace idsign::cli {
 namespace {
@@ -34,9 +35,7 @@ void PrintText(const v1::ListKeysResponse& report) {
               << key.min_verify_version() << ", "
               << (key.usable() ? "usable" : "NOT USABLE")
               << ", ring generation " << key.ring_generation() << ", rollout "
-              << (key.rollout_mode() == v1::ROLLOUT_MODE_MONITOR ? "monitor"
-                                                                 : "enforce")
-              << "\n";
+              << service::RolloutModeName(key.rollout_mode()) << "\n";
     if (!key.problem().empty())
       std::cout << "  refused: " << key.problem() << "\n";
     for (const v1::KeyVersion& v : key.versions()) {

@@ -147,8 +147,7 @@ int VerifyJwt(const VerifyJwtFlags& flags) {
     return response.valid() ? kExitOk : kExitInvalid;
   }
   const std::string decision =
-      absl::StrCat("decision: ", DecisionName(response.decision()), ", ",
-                   ModeName(response.mode()), " mode");
+      DecisionText(response.decision(), response.mode());
   if (!response.valid()) {
     std::cout << (response.reason() == v1::VERIFY_REASON_MISSING ? "missing"
                                                                  : "invalid");

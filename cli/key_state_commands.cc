@@ -11,6 +11,7 @@
 #include "cli/common.h"
 #include "service/key_report.h"
 #include "service/keys/key_admin.h"
+#include "service/rollout.h"
 
 namespace idsign::cli {
 namespace {
@@ -26,10 +27,6 @@ std::string StateName(v1::KeyVersionState state) {
     default:
       return "unknown";
   }
-}
-
-std::string RolloutName(v1::RolloutMode mode) {
-  return mode == v1::ROLLOUT_MODE_MONITOR ? "monitor" : "enforce";
 }
 
 std::string OriginName(v1::KeyOrigin origin) {
@@ -73,7 +70,7 @@ int List(const TokenFlags& flags) {
     }
     std::cout << absl::StrFormat(
         "%-28s min verify version %d, rollout %s%s\n", "",
-        key.min_verify_version(), RolloutName(key.rollout_mode()),
+        key.min_verify_version(), service::RolloutModeName(key.rollout_mode()),
         key.problem().empty() ? ""
                               : absl::StrCat("; REFUSED: ", key.problem()));
   }

@@ -11,6 +11,7 @@
 #include "cli/signer_call.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
+#include "service/rollout.h"
 
 namespace idsign::cli {
 namespace {
@@ -63,7 +64,7 @@ int Status(const StatusFlags& flags) {
             << "ADOPTION\n";
   for (const v1::KeyRolloutStatus& key : response.keys()) {
     std::cout << std::left << std::setw(28) << key.key() << std::setw(17)
-              << ModeName(key.mode()) << std::setw(22)
+              << service::RolloutModeName(key.mode()) << std::setw(22)
               << Counts(key.user_hash()) << std::setw(10)
               << Adoption(key.user_hash()) << std::setw(22) << Counts(key.jwt())
               << Adoption(key.jwt()) << "\n";

@@ -1,5 +1,8 @@
 #include "cli/signer_call.h"
 
+#include "absl/strings/str_cat.h"
+#include "service/rollout.h"
+
 namespace idsign::cli {
 
 void AddIdentityFlags(CLI::App* command, IdentityFlags* flags,
@@ -38,26 +41,12 @@ v1::Encoding EncodingNamed(const std::string& name) {
   return name == "base64url" ? v1::ENCODING_BASE64URL : v1::ENCODING_HEX;
 }
 
-std::string DecisionName(v1::Decision decision) {
-  switch (decision) {
-    case v1::DECISION_ALLOW:
-      return "allow";
-    case v1::DECISION_DENY:
-      return "deny";
-    default:
-      return "unspecified";
-  }
-}
-
-std::string ModeName(v1::RolloutMode mode) {
-  switch (mode) {
-    case v1::ROLLOUT_MODE_MONITOR:
-      return "monitor";
-    case v1::ROLLOUT_MODE_ENFORCE:
-      return "enforce";
-    default:
-      return "enforce (unset)";
-  }
+std::string DecisionText(v1::Decision decision, v1::RolloutMode mode) {
+  const char* name = decision == v1::DECISION_ALLOW  ? "allow"
+                     : decision == v1::DECISION_DENY ? "deny"
+                                                     : "unspecified";
+  return absl::StrCat("decision: ", name, ", ", service::RolloutModeName(mode),
+                      " mode");
 }
 
 }  // namespace idsign::cli

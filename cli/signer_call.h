@@ -1,6 +1,6 @@
 // Helpers for the commands that call a running idsignd: one unary call with
-// the --server, --timeout and TLS flags, and the identity and encoding flags
-// the signing commands share.
+// the --server, --timeout and TLS flags, the identity and encoding flags the
+// signing commands share, and how a verification decision is shown.
 //
 // Thread safety: used on the main thread only. Ownership: none; arguments
 // are borrowed for the call.
@@ -36,9 +36,8 @@ std::string FillIdentity(const IdentityFlags& flags, v1::Identity* identity);
 void AddEncodingFlag(CLI::App* command, std::string* name);
 v1::Encoding EncodingNamed(const std::string& name);
 
-// "ALLOW", "DENY" and so on, lower case, for people.
-std::string DecisionName(v1::Decision decision);
-std::string ModeName(v1::RolloutMode mode);
+// "decision: allow, monitor mode" and the like, for people.
+std::string DecisionText(v1::Decision decision, v1::RolloutMode mode);
 
 // Makes one unary call to idsignd. Returns the exit code to stop with, or
 // nullopt on success.

@@ -1,5 +1,6 @@
 #include "hsm/data_objects.h"
 
+#include "absl/strings/str_cat.h"
 #include "hsm/objects.h"
 #include "hsm/status_macros.h"
 
@@ -12,20 +13,20 @@ CK_ATTRIBUTE Text(CK_ATTRIBUTE_TYPE type, absl::string_view value) {
   return {type, const_cast<char*>(value.data()), value.size()};
 }
 
+// Data objects' label and value must be there: a ring without them is
+// refused by its reader, not read as empty.
 absl::StatusOr<std::string> ReadAttribute(Session& session,
                                           CK_OBJECT_HANDLE handle,
-                                          CK_ATTRIBUTE_TYPE type) {
-  CK_ATTRIBUTE attr{type, nullptr, 0};
-  RETURN_IF_ERROR(session.Check(
-      "C_GetAttributeValue",
-      session.fn()->C_GetAttributeValue(session.handle(), handle, &attr, 1)));
-  std::string out(attr.ulValueLen, '\0');
-  attr.pValue = out.data();
-  RETURN_IF_ERROR(session.Check(
-      "C_GetAttributeValue",
-      session.fn()->C_GetAttributeValue(session.handle(), handle, &attr, 1)));
-  out.resize(attr.ulValueLen);
-  return out;
+                                          CK_ATTRIBUTE_TYPE type,
+                                          absl::string_view name) {
+  ASSIGN_OR_RETURN(std::optional<std::string> value,
+                   ReadBytesAttribute(session, handle, type));
+  if (!value.has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "C_GetAttributeValue: the token does not report the data object's ",
+        name));
+  }
+  return *std::move(value);
 }
 
 }  // namespace
@@ -41,8 +42,10 @@ absl::StatusOr<std::vector<DataObject>> ListDataObjects(
   for (CK_OBJECT_HANDLE handle : handles) {
     DataObject object;
     object.handle = handle;
-    ASSIGN_OR_RETURN(object.label, ReadAttribute(session, handle, CKA_LABEL));
-    ASSIGN_OR_RETURN(object.value, ReadAttribute(session, handle, CKA_VALUE));
+    ASSIGN_OR_RETURN(object.label,
+                     ReadAttribute(session, handle, CKA_LABEL, "CKA_LABEL"));
+    ASSIGN_OR_RETURN(object.value,
+                     ReadAttribute(session, handle, CKA_VALUE, "CKA_VALUE"));
     objects.push_back(std::move(object));
   }
   return objects;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "hsm/ckr.h"
+#include "hsm/input_bytes.h"
 
 namespace idsign::hsm {
 namespace {
@@ -51,12 +52,9 @@ absl::StatusOr<Sha1Digest> Sha1KeyThenData(Session& session,
   status = Checked(session, "C_DigestKey",
                    session.fn()->C_DigestKey(session.handle(), key));
   if (status.ok()) {
-    status =
-        Checked(session, "C_DigestUpdate",
-                session.fn()->C_DigestUpdate(
-                    session.handle(),
-                    reinterpret_cast<CK_BYTE*>(const_cast<char*>(data.data())),
-                    data.size()));
+    status = Checked(session, "C_DigestUpdate",
+                     session.fn()->C_DigestUpdate(
+                         session.handle(), InputBytes(data), data.size()));
   }
   if (!status.ok()) {
     EndOperation(session);

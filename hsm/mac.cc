@@ -1,22 +1,11 @@
 #include "hsm/mac.h"
 
 #include "absl/strings/str_cat.h"
+#include "hsm/input_bytes.h"
 #include "hsm/status_macros.h"
 
 namespace idsign::hsm {
 namespace {
-
-// A pointer the token may read `size` bytes from; never null, so an empty
-// input is a length question for the token, not CKR_ARGUMENTS_BAD.
-CK_BYTE* Bytes(const void* data, size_t size) {
-  static CK_BYTE empty = 0;
-  if (size == 0 || data == nullptr) return &empty;
-  return static_cast<CK_BYTE*>(const_cast<void*>(data));
-}
-
-CK_BYTE* Bytes(absl::string_view data) {
-  return Bytes(data.data(), data.size());
-}
 
 // After a successful C_*Init, a failed C_Sign or C_Verify may leave the
 // operation active in the session (SoftHSM2 does for CKR_ARGUMENTS_BAD), so
@@ -40,7 +29,7 @@ absl::StatusOr<HmacSha256Mac> HmacSha256(Session& session, CK_OBJECT_HANDLE key,
   CK_ULONG mac_len = mac.size();
   RETURN_IF_ERROR(
       CheckFinalStep(session, "C_Sign",
-                     session.fn()->C_Sign(session.handle(), Bytes(data),
+                     session.fn()->C_Sign(session.handle(), InputBytes(data),
                                           data.size(), mac.data(), &mac_len)));
   if (mac_len != kHmacSha256Size) {
     return absl::InternalError(absl::StrCat(
@@ -56,8 +45,9 @@ absl::StatusOr<bool> VerifyHmacSha256(Session& session, CK_OBJECT_HANDLE key,
   RETURN_IF_ERROR(session.Check(
       "C_VerifyInit",
       session.fn()->C_VerifyInit(session.handle(), &mechanism, key)));
-  CK_RV rv = session.fn()->C_Verify(session.handle(), Bytes(data), data.size(),
-                                    Bytes(mac.data(), mac.size()), mac.size());
+  CK_RV rv =
+      session.fn()->C_Verify(session.handle(), InputBytes(data), data.size(),
+                             InputBytes(mac.data(), mac.size()), mac.size());
   if (rv == CKR_SIGNATURE_INVALID || rv == CKR_SIGNATURE_LEN_RANGE) {
     return false;
   }

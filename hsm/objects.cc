@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "hsm/input_bytes.h"
 #include "hsm/status_macros.h"
 
 namespace idsign::hsm {
@@ -47,14 +48,16 @@ std::vector<CK_ATTRIBUTE> LockedDownTemplate(const NewKey& key,
   };
 }
 
-absl::StatusOr<std::string> ReadBytes(Session& session, CK_OBJECT_HANDLE handle,
-                                      CK_ATTRIBUTE_TYPE type) {
+}  // namespace
+
+absl::StatusOr<std::optional<std::string>> ReadBytesAttribute(
+    Session& session, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYPE type) {
   CK_ATTRIBUTE attr{type, nullptr, 0};
   CK_RV rv =
       session.fn()->C_GetAttributeValue(session.handle(), handle, &attr, 1);
   if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE ||
       attr.ulValueLen == CK_UNAVAILABLE_INFORMATION) {
-    return std::string();
+    return std::nullopt;
   }
   RETURN_IF_ERROR(session.Check("C_GetAttributeValue", rv));
   std::string out(attr.ulValueLen, '\0');
@@ -65,8 +68,6 @@ absl::StatusOr<std::string> ReadBytes(Session& session, CK_OBJECT_HANDLE handle,
   out.resize(attr.ulValueLen);
   return out;
 }
-
-}  // namespace
 
 absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> FindObjects(
     Session& session, std::vector<CK_ATTRIBUTE> tmpl) {
@@ -108,10 +109,15 @@ absl::StatusOr<SecretKeyInfo> ReadSecretKeyInfo(Session& session,
                                                 CK_OBJECT_HANDLE handle) {
   SecretKeyInfo info;
   info.handle = handle;
-  ASSIGN_OR_RETURN(info.label, ReadBytes(session, handle, CKA_LABEL));
-  ASSIGN_OR_RETURN(info.id, ReadBytes(session, handle, CKA_ID));
-  ASSIGN_OR_RETURN(info.check_value,
-                   ReadBytes(session, handle, CKA_CHECK_VALUE));
+  // An attribute the token does not report reads as empty: the custody
+  // policy judges the result, this only gathers it.
+  for (auto [type, field] :
+       {std::pair{CKA_LABEL, &info.label}, std::pair{CKA_ID, &info.id},
+        std::pair{CKA_CHECK_VALUE, &info.check_value}}) {
+    ASSIGN_OR_RETURN(std::optional<std::string> value,
+                     ReadBytesAttribute(session, handle, type));
+    *field = value.value_or("");
+  }
 
   struct BoolField {
     CK_ATTRIBUTE_TYPE type;
@@ -238,11 +244,9 @@ absl::StatusOr<std::string> Digest(Session& session,
   std::string out(64, '\0');
   CK_ULONG out_len = out.size();
   RETURN_IF_ERROR(session.Check(
-      "C_Digest",
-      session.fn()->C_Digest(
-          session.handle(),
-          reinterpret_cast<CK_BYTE*>(const_cast<char*>(data.data())),
-          data.size(), reinterpret_cast<CK_BYTE*>(out.data()), &out_len)));
+      "C_Digest", session.fn()->C_Digest(
+                      session.handle(), InputBytes(data), data.size(),
+                      reinterpret_cast<CK_BYTE*>(out.data()), &out_len)));
   out.resize(out_len);
   return out;
 }

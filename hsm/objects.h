@@ -40,6 +40,12 @@ struct SecretKeyInfo {
 // "CKK_GENERIC_SECRET", "CKK_SHA256_HMAC", ...; unknown types in hex.
 std::string KeyTypeName(CK_KEY_TYPE type);
 
+// The bytes of attribute `type` of object `handle`; nullopt when the token
+// does not report it (CKR_ATTRIBUTE_TYPE_INVALID, CKR_ATTRIBUTE_SENSITIVE,
+// or CK_UNAVAILABLE_INFORMATION).
+absl::StatusOr<std::optional<std::string>> ReadBytesAttribute(
+    Session& session, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYPE type);
+
 // Reads the attributes of one secret key object.
 absl::StatusOr<SecretKeyInfo> ReadSecretKeyInfo(Session& session,
                                                 CK_OBJECT_HANDLE handle);

@@ -6,6 +6,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "service/encoding.h"
 #include "service/keys/scheme.h"
+#include "service/rollout.h"
 
 namespace idsign::service {
 namespace {
@@ -94,9 +95,7 @@ v1::ListKeysResponse BuildKeyReport(const std::vector<keys::KeyEntry>& keys,
     key->set_min_verify_version(entry.min_verify_version);
     key->set_problem(entry.problem);
     key->set_ring_generation(entry.generation);
-    key->set_rollout_mode(entry.rollout_mode == keys::RolloutMode::kMonitor
-                              ? v1::ROLLOUT_MODE_MONITOR
-                              : v1::ROLLOUT_MODE_ENFORCE);
+    key->set_rollout_mode(ToProto(entry.rollout_mode));
     const keys::KeyVersionEntry* primary = entry.Primary();
     key->set_usable(entry.problem.empty() && primary != nullptr &&
                     primary->usable());

@@ -23,6 +23,10 @@ v1::RolloutMode ToProto(keys::RolloutMode mode) {
                                              : v1::ROLLOUT_MODE_ENFORCE;
 }
 
+const char* RolloutModeName(v1::RolloutMode mode) {
+  return mode == v1::ROLLOUT_MODE_MONITOR ? "monitor" : "enforce";
+}
+
 RolloutCounters::Entry* RolloutCounters::Find(absl::string_view key) const {
   absl::ReaderMutexLock lock(&mu_);
   auto it = entries_.find(key);

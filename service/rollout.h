@@ -35,6 +35,10 @@ v1::Decision Decide(v1::VerifyReason reason, keys::RolloutMode mode);
 
 v1::RolloutMode ToProto(keys::RolloutMode mode);
 
+// "monitor" or "enforce", for people. ROLLOUT_MODE_UNSPECIFIED (a ring that
+// never had a mode) is enforced, so it is named "enforce" too.
+const char* RolloutModeName(v1::RolloutMode mode);
+
 // What was verified: a user_hash (Verify) or a JWT (VerifyJwt).
 enum class VerifiedKind { kUserHash, kJwt };
 
